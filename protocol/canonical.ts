@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto'
 export function canonicalJson (value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return v
-    const sorted: Record<string, unknown> = {}
+    // null prototype: a "__proto__" key from JSON.parse must stay an ordinary key
+    const sorted: Record<string, unknown> = Object.create(null)
     for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k]
     return sorted
   })

@@ -1,0 +1,52 @@
+import type { Static, TSchema } from '@sinclair/typebox'
+import * as S from './ops.js'
+
+export * from './common.js'
+export * from './envelopes.js'
+export * from './ops.js'
+
+export interface OpSpec {
+  params: TSchema
+  result: TSchema
+  /** true for the engine's write ops: they append WAL records and wait for their commit */
+  write: boolean
+}
+
+const op = <P extends TSchema, R extends TSchema>(params: P, result: R, write = false) => ({ params, result, write })
+
+/** Every RCP operation (rcp.md §6), with the extension VALIDATE_MACHINE. */
+export const OPS = {
+  HELLO: op(S.HelloParams, S.HelloResult),
+  AUTH: op(S.AuthParams, S.AuthResult),
+  PING: op(S.NoParams, S.PingResult),
+  BYE: op(S.NoParams, S.ByeResult),
+  INFO: op(S.NoParams, S.InfoResult),
+  PUT_MACHINE: op(S.PutMachineParams, S.PutMachineResult, true),
+  GET_MACHINE: op(S.GetMachineParams, S.GetMachineResult),
+  LIST_MACHINES: op(S.NoParams, S.ListMachinesResult),
+  CREATE_INSTANCE: op(S.CreateInstanceParams, S.CreateInstanceResult, true),
+  GET_INSTANCE: op(S.InstanceParams, S.GetInstanceResult),
+  LIST_INSTANCES: op(S.ListInstancesParams, S.ListInstancesResult),
+  DELETE_INSTANCE: op(S.DeleteInstanceParams, S.DeleteInstanceResult, true),
+  APPLY_EVENT: op(S.ApplyEventParams, S.ApplyEventResult, true),
+  BATCH: op(S.BatchParams, S.BatchResult, true),
+  WATCH_INSTANCE: op(S.WatchInstanceParams, S.WatchInstanceResult),
+  WATCH_ALL: op(S.WatchAllParams, S.WatchAllResult),
+  UNWATCH: op(S.UnwatchParams, S.UnwatchResult),
+  SNAPSHOT_INSTANCE: op(S.InstanceParams, S.SnapshotInstanceResult),
+  WAL_READ: op(S.WalReadParams, S.WalReadResult),
+  WAL_STATS: op(S.NoParams, S.WalStatsResult),
+  COMPACT: op(S.CompactParams, S.CompactResult),
+  VALIDATE_MACHINE: op(S.ValidateMachineParams, S.ValidateMachineResult),
+} satisfies Record<string, OpSpec>
+
+export type OpName = keyof typeof OPS
+export const OP_NAMES = Object.keys(OPS) as OpName[]
+
+export function isOpName (value: unknown): value is OpName {
+  return typeof value === 'string' && Object.hasOwn(OPS, value)
+}
+
+/** Param and result types as TypeScript sees them after validateParams (defaults applied, nulls removed). */
+export type OpParams<K extends OpName> = Static<(typeof OPS)[K]['params']>
+export type OpResult<K extends OpName> = Static<(typeof OPS)[K]['result']>

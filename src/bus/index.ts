@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto'
+import { RcpError } from '../../protocol/errors.js'
+import type { JsonObject, WalEntry } from '../../protocol/entries.js'
+import { validateParams } from '../../protocol/schemas.js'
+import { compileWatchAllFilter, type WatchAllFilter } from './filter.js'
+import type { SharedEvent } from './messages.js'
+import { createSubscription, type Subscription, type SubscriptionKind } from './subscription.js'
+import type { CommittedLog, CommittedRecord, Sink } from './types.js'
+
+export type { CommittedLog, CommittedRecord, Sink } from './types.js'
+
+export interface BusOptions {
+  log: CommittedLog
+  /** current machine/version/state of an instance, for WATCH_INSTANCE and old entries without machine */
+  getInstance: (id: string) => { machine: string, version: number, state: string, last_wal_offset: number, deleted: boolean } | undefined
+  queueLimit: number
+}
+
+export interface WatchOutcome {
+  result: JsonObject
+  walOffset: number
+  /** begins delivery; call it right after the subscribe response has been written */
+  start: () => void
+}
+
+/** The subscriptions of one connection or WebSocket: they share its sink and end with it. */
+export interface Owner {
+  watch: (op: 'WATCH_INSTANCE' | 'WATCH_ALL', params: unknown) => WatchOutcome
+  unwatch: (params: unknown) => { result: JsonObject, walOffset: number }
+  /** ends every subscription with the shutdown notice; resolves when all notices were handed to the sink */
+  shutdown: () => Promise<void>
+  /** drops every subscription without notice (BYE, closed transport) */
+  close: () => void
+  readonly size: number
+}
+
+export interface BusStats {
+  instanceSubscriptions: number
+  allSubscriptions: number
+  eventsForwarded: number
+}
+
+export interface Bus {
+  attach: (sink: Sink) => Owner
+  /** shutdown notices on every subscription of every owner */
+  shutdown: () => Promise<void>
+  stats: () => BusStats
+}
+
+export function createBus (opts: BusOptions): Bus {
+  const byInstance = new Map<string, Set<Subscription>>()
+  const watchAll = new Set<Subscription>()
+  const owners = new Set<Owner>()
+  let lastSeen = opts.log.committedHead()
+  let eventsForwarded = 0
+  const counts = { instance: 0, all: 0 }
+
+  function toSharedEvent (sequence: number, entry: WalEntry): SharedEvent | null {
+    if (entry.type !== 'apply_event') return null
+    let { machine, version } = entry
+    if (machine === undefined || version === undefined) {
+      const instance = opts.getInstance(entry.instance_id)
+      machine = instance?.machine ?? ''
+      version = instance?.version ?? 0
+    }
+    return { offset: sequence, entry, machine, version }
+  }
+
+  function publish (records: CommittedRecord[]): void {
+    for (const record of records) {
+      lastSeen = record.sequence
+      if (record.entry.type !== 'apply_event') continue
+      const event = toSharedEvent(record.sequence, record.entry)
+      if (event === null) continue
+      const followers = byInstance.get(record.entry.instance_id)
+      if (followers !== undefined) for (const sub of followers) sub.offer(event)
+      for (const sub of watchAll) sub.offer(event)
+    }
+  }
+  opts.log.onCommit(publish)
+
+  function goLive (sub: Subscription): void {
+    if (sub.kind === 'all') {
+      watchAll.add(sub)
+      return
+    }
+    const id = sub.instanceId as string
+    let set = byInstance.get(id)
+    if (set === undefined) byInstance.set(id, set = new Set())
+    set.add(sub)
+  }
+
+  function removeLive (sub: Subscription): void {
+    if (sub.kind === 'all') {
+      watchAll.delete(sub)
+      return
+    }
+    const set = byInstance.get(sub.instanceId as string)
+    if (set === undefined) return
+    set.delete(sub)
+    if (set.size === 0) byInstance.delete(sub.instanceId as string)
+  }
+
+  /** NOT_FOUND when from_offset points into compacted history (rcp.md §10.2). */
+  function checkFromOffset (fromOffset: number | undefined): void {
+    if (fromOffset === undefined) return
+    const earliest = opts.log.earliestOffset()
+    if (fromOffset < earliest && earliest > 1) {
+      throw new RcpError('NOT_FOUND', `offset ${fromOffset} has been compacted; earliest retained offset is ${earliest}`, {
+        reason: 'offset_compacted', from_offset: fromOffset, earliest_offset: earliest,
+      })
+    }
+  }
+
+  function attach (sink: Sink): Owner {
+    const subs = new Map<string, Subscription>()
+    const ending = new Map<string, () => void>()
+
+    function subscribe (kind: SubscriptionKind, params: JsonObject, instanceId?: string): Subscription {
+      const fromOffset = params.from_offset as number | undefined
+      checkFromOffset(fromOffset)
+      const match = kind === 'all'
+        ? compileWatchAllFilter(params as WatchAllFilter)
+        : () => true
+      const sub = createSubscription({
+        id: `sub-${randomUUID()}`,
+        kind,
+        instanceId,
+        match,
+        includeCtx: params.include_ctx !== false,
+        sink,
+        queueLimit: opts.queueLimit,
+        log: opts.log,
+        toSharedEvent,
+        goLive,
+        onRemoved (s) {
+          removeLive(s)
+          subs.delete(s.id)
+          counts[s.kind]--
+          ending.get(s.id)?.()
+          ending.delete(s.id)
+        },
+        lastSeen: () => lastSeen,
+        countForwarded: () => { eventsForwarded++ },
+      }, fromOffset)
+      subs.set(sub.id, sub)
+      counts[kind]++
+      return sub
+    }
+
+    const owner: Owner = {
+      watch (op, rawParams) {
+        const params = validateParams(op, rawParams)
+        if (op === 'WATCH_INSTANCE') {
+          const instanceId = params.instance_id as string
+          const instance = opts.getInstance(instanceId)
+          if (instance === undefined || instance.deleted) {
+            throw new RcpError('INSTANCE_NOT_FOUND', `instance not found: ${instanceId}`, { instance_id: instanceId })
+          }
+          const sub = subscribe('instance', params, instanceId)
+          return {
+            result: {
+              subscription_id: sub.id,
+              instance_id: instanceId,
+              current_state: instance.state,
+              current_wal_offset: instance.last_wal_offset,
+            },
+            walOffset: opts.log.committedHead(),
+            start: sub.start,
+          }
+        }
+        const sub = subscribe('all', params)
+        const head = opts.log.committedHead()
+        return { result: { subscription_id: sub.id, wal_offset: head }, walOffset: head, start: sub.start }
+      },
+      unwatch (rawParams) {
+        const params = validateParams('UNWATCH', rawParams)
+        const id = params.subscription_id as string
+        const sub = subs.get(id)
+        sub?.drop()
+        return { result: { subscription_id: id, removed: sub !== undefined }, walOffset: opts.log.committedHead() }
+      },
+      shutdown () {
+        const pending = [...subs.values()].map(sub => new Promise<void>(resolve => {
+          ending.set(sub.id, resolve)
+          sub.shutdown()
+        }))
+        return Promise.all(pending).then(() => {})
+      },
+      close () {
+        for (const sub of [...subs.values()]) sub.drop()
+        owners.delete(owner)
+      },
+      get size () { return subs.size },
+    }
+    owners.add(owner)
+    return owner
+  }
+
+  return {
+    attach,
+    shutdown () {
+      return Promise.all([...owners].map(o => o.shutdown())).then(() => {})
+    },
+    stats () {
+      return { instanceSubscriptions: counts.instance, allSubscriptions: counts.all, eventsForwarded }
+    },
+  }
+}

@@ -1,0 +1,36 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { RcpError } from '../../protocol/errors.js'
+
+/** Lowercase hex SHA-256 of the UTF-8 token: what `rstmdb-cli hash-token` prints and config stores. */
+export function hashToken (token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex')
+}
+
+export interface TokenChecker {
+  /** true when hashes are configured: AUTH then checks them even if auth is not required */
+  readonly configured: boolean
+  readonly required: boolean
+  /** throws AUTH_FAILED with the rcp.md §6.2 messages */
+  verify: (method: unknown, token: unknown) => void
+}
+
+/** One checker serves RCP AUTH and the gateway's bearer tokens, so both compare the same hashes the same way. */
+export function createTokenChecker (tokenHashes: readonly string[], required: boolean): TokenChecker {
+  const hashes = tokenHashes.map(h => Buffer.from(h.toLowerCase(), 'hex'))
+  function known (token: string): boolean {
+    const digest = createHash('sha256').update(token, 'utf8').digest()
+    let found = false
+    // every hash is compared, whatever matched, so timing says nothing about which one did
+    for (const h of hashes) if (timingSafeEqual(digest, h)) found = true
+    return found
+  }
+  return {
+    configured: hashes.length > 0,
+    required,
+    verify (method, token) {
+      if (method !== 'bearer') throw new RcpError('AUTH_FAILED', `unsupported auth method: ${String(method)}`)
+      if (typeof token !== 'string' || token.length === 0) throw new RcpError('AUTH_FAILED', 'empty token')
+      if (hashes.length > 0 && !known(token)) throw new RcpError('AUTH_FAILED', 'invalid token')
+    },
+  }
+}

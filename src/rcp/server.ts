@@ -1,0 +1,116 @@
+import net from 'node:net'
+import tls from 'node:tls'
+import { readFileSync } from 'node:fs'
+import type { Logger } from 'pino'
+import type { Bus } from '../bus/index.js'
+import type { Dispatcher } from '../ops/types.js'
+import type { TokenChecker } from '../ops/auth.js'
+import { createConnection, type Connection } from './connection.js'
+
+export interface RcpTlsOptions {
+  certPath: string
+  keyPath: string
+  requireClientCert: boolean
+  clientCaPath?: string
+}
+
+export interface RcpServerOptions {
+  host: string
+  port: number
+  maxConnections: number
+  idleTimeoutSecs: number
+  tls?: RcpTlsOptions
+  dispatcher: Dispatcher
+  bus: Bus
+  tokens: TokenChecker
+  logger: Logger
+  /** open connections across both faces, for INFO */
+  connectionCount: () => number
+  /** connection lifecycle hooks for metrics */
+  onConnectionOpen?: () => void
+  onConnectionClose?: () => void
+  /** per-request hook for metrics */
+  onRequest?: (op: string, code: string | null, seconds: number) => void
+}
+
+export interface RcpServer {
+  readonly address: net.AddressInfo
+  readonly connections: number
+  /** stop accepting; finish in-flight requests; end subscriptions with the shutdown notice; close */
+  close: () => Promise<void>
+}
+
+const SHUTDOWN_GRACE_MS = 5000
+
+function tlsContext (opts: RcpTlsOptions): tls.TlsOptions {
+  return {
+    cert: readFileSync(opts.certPath),
+    key: readFileSync(opts.keyPath),
+    minVersion: 'TLSv1.2',
+    requestCert: opts.requireClientCert,
+    rejectUnauthorized: opts.requireClientCert,
+    ca: opts.requireClientCert && opts.clientCaPath !== undefined ? readFileSync(opts.clientCaPath) : undefined,
+  }
+}
+
+export async function startRcpServer (opts: RcpServerOptions): Promise<RcpServer> {
+  const open = new Set<Connection>()
+  let nextId = 1
+
+  function onSocket (socket: net.Socket): void {
+    if (open.size >= opts.maxConnections) {
+      // rcp.md §1: accepted and closed at once, nothing written
+      socket.destroy()
+      return
+    }
+    socket.setNoDelay(true)
+    socket.setKeepAlive(true, 30_000)
+    const id = nextId++
+    const connection = createConnection(socket, {
+      id,
+      dispatcher: opts.dispatcher,
+      bus: opts.bus,
+      tokens: opts.tokens,
+      logger: opts.logger.child({ conn: id, remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}` }),
+      idleTimeoutMs: opts.idleTimeoutSecs * 1000,
+      connectionCount: opts.connectionCount,
+      onRequest: opts.onRequest,
+      onClose () {
+        open.delete(connection)
+        opts.onConnectionClose?.()
+      },
+    })
+    open.add(connection)
+    opts.onConnectionOpen?.()
+  }
+
+  const server: net.Server = opts.tls !== undefined
+    ? tls.createServer(tlsContext(opts.tls), onSocket)
+    : net.createServer(onSocket)
+  if (server instanceof tls.Server) {
+    // a failed handshake (no or untrusted client certificate) only closes that socket
+    server.on('tlsClientError', (err, socket) => {
+      opts.logger.debug({ err: err.message }, 'TLS handshake failed')
+      socket.destroy()
+    })
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ host: opts.host, port: opts.port }, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  server.on('error', err => opts.logger.error({ err }, 'RCP listener error'))
+
+  return {
+    address: server.address() as net.AddressInfo,
+    get connections () { return open.size },
+    async close () {
+      const closed = new Promise<void>(resolve => server.close(() => resolve()))
+      await Promise.all([...open].map(c => c.shutdown(SHUTDOWN_GRACE_MS)))
+      await closed
+    },
+  }
+}

@@ -1,0 +1,178 @@
+import { createHash, randomUUID } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import type { SnapshotLine } from '../src/engine/types.js'
+import { syncDir } from './file-layer.js'
+
+/** Full snapshot files (storage.md §6): JSON Lines with a header, body lines and a checksummed trailer. */
+export const FULL_SNAPSHOT_NAME = /^full-(\d{20})\.jsonl$/
+
+export function fullSnapshotName (lastSequence: number): string {
+  return `full-${String(lastSequence).padStart(20, '0')}.jsonl`
+}
+
+export interface FullSnapshotHeader {
+  format: 'rstmdb.snapshot'
+  format_version: 1
+  kind: 'full'
+  snapshot_id: string
+  created_at: number
+  last_sequence: number
+}
+
+export interface SnapshotCounts {
+  machines: number
+  instances: number
+  idem: number
+}
+
+export interface FullSnapshotInfo {
+  file: string
+  header: FullSnapshotHeader
+  counts: SnapshotCounts
+  /** live (not deleted) instances in the file */
+  liveInstances: number
+  sizeBytes: number
+}
+
+export class SnapshotCorruptError extends Error {
+  readonly file: string
+  constructor (file: string, reason: string) {
+    super(`corrupt snapshot ${file}: ${reason}`)
+    this.name = 'SnapshotCorruptError'
+    this.file = file
+  }
+}
+
+/** Full snapshot files of the directory, newest (highest last_sequence) first. */
+export function listFullSnapshots (snapDir: string): Array<{ file: string, lastSequence: number }> {
+  const found: Array<{ file: string, lastSequence: number }> = []
+  for (const name of fs.readdirSync(snapDir)) {
+    const m = FULL_SNAPSHOT_NAME.exec(name)
+    if (m !== null) found.push({ file: path.join(snapDir, name), lastSequence: Number(m[1]) })
+  }
+  return found.sort((a, b) => b.lastSequence - a.lastSequence)
+}
+
+const FLUSH_BYTES = 256 * 1024
+
+/**
+ * Streams the lines (a frozen view, walked across many event-loop turns) to
+ * `<name>.tmp`, awaiting each chunk's write (backpressure), then fsync, rename
+ * and directory fsync.
+ */
+export async function writeFullSnapshot (snapDir: string, lines: Iterable<SnapshotLine>, lastSequence: number, now: number): Promise<FullSnapshotInfo> {
+  const file = path.join(snapDir, fullSnapshotName(lastSequence))
+  const tmp = `${file}.tmp`
+  const header: FullSnapshotHeader = {
+    format: 'rstmdb.snapshot', format_version: 1, kind: 'full', snapshot_id: `snap-${randomUUID()}`, created_at: now, last_sequence: lastSequence,
+  }
+  const hash = createHash('sha256')
+  const counts: SnapshotCounts = { machines: 0, instances: 0, idem: 0 }
+  let liveInstances = 0
+  let sizeBytes = 0
+  const handle = await fs.promises.open(tmp, 'w', 0o644)
+  try {
+    let pending = JSON.stringify(header) + '\n'
+    const flush = async (): Promise<void> => {
+      const buf = Buffer.from(pending, 'utf8')
+      pending = ''
+      hash.update(buf)
+      sizeBytes += buf.length
+      await handle.write(buf)
+    }
+    for (const line of lines) {
+      if (line.t === 'machine') counts.machines++
+      else if (line.t === 'instance') {
+        counts.instances++
+        if (!line.deleted) liveInstances++
+      } else counts.idem++
+      pending += JSON.stringify(line) + '\n'
+      if (pending.length >= FLUSH_BYTES) await flush()
+    }
+    await flush()
+    const trailer = JSON.stringify({ t: 'end', ...counts, checksum: hash.digest('hex') }) + '\n'
+    sizeBytes += Buffer.byteLength(trailer)
+    await handle.write(trailer)
+    await handle.sync()
+  } catch (err) {
+    await handle.close().catch(() => {})
+    await fs.promises.rm(tmp, { force: true })
+    throw err
+  }
+  await handle.close()
+  await fs.promises.rename(tmp, file)
+  await syncDir(snapDir)
+  return { file, header, counts, liveInstances, sizeBytes }
+}
+
+/**
+ * Reads and verifies a full snapshot line by line (checksum, header, counts).
+ * `onLine` sees each body line as it is read, so callers that must not act on a
+ * corrupt file verify first (onLine omitted) and load in a second pass.
+ */
+export async function readFullSnapshot (file: string, onLine?: (line: SnapshotLine) => void): Promise<FullSnapshotInfo> {
+  const hash = createHash('sha256')
+  const counts: SnapshotCounts = { machines: 0, instances: 0, idem: 0 }
+  let liveInstances = 0
+  let header: FullSnapshotHeader | null = null
+  let previous: Buffer | null = null
+  let sizeBytes = 0
+
+  const corrupt = (reason: string): never => { throw new SnapshotCorruptError(file, reason) }
+  const parse = (buf: Buffer): Record<string, unknown> => {
+    let value: unknown
+    try {
+      value = JSON.parse(buf.toString('utf8'))
+    } catch {
+      return corrupt('a line does not parse')
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return corrupt('a line is not an object')
+    return value as Record<string, unknown>
+  }
+  const body = (buf: Buffer): void => {
+    hash.update(buf)
+    hash.update('\n')
+    const value = parse(buf)
+    if (header === null) {
+      if (value.format !== 'rstmdb.snapshot' || value.format_version !== 1 || value.kind !== 'full' ||
+        !Number.isSafeInteger(value.last_sequence) || (value.last_sequence as number) < 0) corrupt('bad header')
+      header = value as unknown as FullSnapshotHeader
+      return
+    }
+    if (value.t === 'machine') counts.machines++
+    else if (value.t === 'instance') {
+      counts.instances++
+      if (value.deleted !== true) liveInstances++
+    } else if (value.t === 'idem') counts.idem++
+    else corrupt(`unknown line kind ${String(value.t)}`)
+    onLine?.(value as unknown as SnapshotLine)
+  }
+
+  let rest: Buffer = Buffer.alloc(0)
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+    sizeBytes += (chunk as Buffer).length
+    let data: Buffer = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : chunk as Buffer
+    let start = 0
+    let nl: number
+    while ((nl = data.indexOf(0x0a, start)) !== -1) {
+      if (previous !== null) body(previous)
+      previous = data.subarray(start, nl)
+      start = nl + 1
+    }
+    rest = data.subarray(start)
+    data = rest
+  }
+  if (rest.length > 0) {
+    if (previous !== null) body(previous)
+    previous = rest
+  }
+  if (previous === null || header === null) return corrupt('missing header or trailer')
+  const trailer = parse(previous)
+  if (trailer.t !== 'end') corrupt('missing trailer')
+  if (trailer.machines !== counts.machines || trailer.instances !== counts.instances || trailer.idem !== counts.idem) corrupt('counts do not match')
+  if (trailer.checksum !== hash.digest('hex')) corrupt('checksum mismatch')
+  const expected = FULL_SNAPSHOT_NAME.exec(path.basename(file))
+  if (expected !== null && Number(expected[1]) !== (header as FullSnapshotHeader).last_sequence) corrupt('last_sequence does not match the file name')
+  return { file, header, counts, liveInstances, sizeBytes }
+}

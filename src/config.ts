@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { isIPv6 } from 'node:net'
 import { resolve } from 'node:path'
 import { parseDocument } from 'yaml'
+import { formatFsyncPolicy, type FsyncPolicy } from '../storage/index.js'
 
 /** A configuration problem that stops startup: main prints the message to stderr and exits 1. */
 export class ConfigError extends Error {
@@ -11,11 +12,7 @@ export class ConfigError extends Error {
 
 export interface Address { host: string, port: number }
 
-export type FsyncPolicy =
-  | { kind: 'every_write' }
-  | { kind: 'every_n', n: number }
-  | { kind: 'every_ms', ms: number }
-  | { kind: 'never' }
+export { formatFsyncPolicy, type FsyncPolicy }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -112,7 +109,7 @@ function isMapping (value: unknown): value is Record<string, unknown> {
 /** Drops the syscall and path Node appends to OS errors, since our messages already name the file. */
 function reasonOf (err: unknown): string {
   if (!(err instanceof Error)) return String(err)
-  return 'syscall' in err ? err.message.replace(/, \w+(?: '.*')?$/, '') : err.message
+  return ('syscall' in err ? err.message.replace(/, \w+(?: '.*')?$/, '') : err.message).trimEnd()
 }
 
 function integer (min: number, max = Number.MAX_SAFE_INTEGER): Kind {
@@ -220,13 +217,6 @@ function fsyncPolicy (raw: unknown): FsyncPolicy {
   return fail(usage)
 }
 
-export function formatFsyncPolicy (policy: FsyncPolicy): string {
-  switch (policy.kind) {
-    case 'every_n': return `every_n:${policy.n}`
-    case 'every_ms': return `every_ms:${policy.ms}`
-    default: return policy.kind
-  }
-}
 
 const fsync: Kind = { parse: fsyncPolicy, format: formatFsyncPolicy }
 

@@ -1,11 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import type { SnapshotLine } from '../src/engine/types.js'
 import { syncDir } from './file-layer.js'
 
 /** Full snapshot files (storage.md §6): JSON Lines with a header, body lines and a checksummed trailer. */
 export const FULL_SNAPSHOT_NAME = /^full-(\d{20})\.jsonl$/
+
+/**
+ * A body line as storage sees it: an engine record tagged with `t` (the engine
+ * defines the rest; storage only counts and passes it through).
+ */
+export interface SnapshotLine {
+  t: 'machine' | 'instance' | 'idem'
+  deleted?: boolean
+}
 
 export function fullSnapshotName (lastSequence: number): string {
   return `full-${String(lastSequence).padStart(20, '0')}.jsonl`

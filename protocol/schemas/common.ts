@@ -15,9 +15,6 @@ export const MAX_NAME_BYTES = 256
 /** Largest machine version (rcp.md §6.5). */
 export const MAX_MACHINE_VERSION = 4_294_967_295
 
-/** Most ops a BATCH may carry (rcp.md §6.13, INFO max_batch_ops). */
-export const MAX_BATCH_OPS = 100
-
 /**
  * Marks a string schema whose value must be 1–256 bytes of UTF-8. JSON Schema can only
  * bound characters, so the schema says maxLength 256 (never looser than 256 bytes) and
@@ -30,9 +27,13 @@ export function isNameSchema (schema: unknown): boolean {
   return typeof schema === 'object' && schema !== null && (schema as Record<symbol, unknown>)[NAME_BYTES] === true
 }
 
-/** True when `value` is 1–256 bytes of UTF-8. A UTF-16 unit never takes more than 3 bytes, so short strings skip the count. */
+/** True when `value` is 1–256 bytes of UTF-8. */
 export function isName (value: unknown): value is string {
-  if (typeof value !== 'string' || value.length === 0) return false
+  return typeof value === 'string' && value.length > 0 && fitsNameBytes(value)
+}
+
+/** At most 256 bytes of UTF-8. A UTF-16 unit never takes more than 3 bytes, so short strings skip the count. */
+export function fitsNameBytes (value: string): boolean {
   if (value.length <= 85) return true
   return value.length <= MAX_NAME_BYTES && Buffer.byteLength(value, 'utf8') <= MAX_NAME_BYTES
 }

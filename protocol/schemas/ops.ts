@@ -3,7 +3,6 @@ import {
   Int,
   JsonObject,
   JsonValue,
-  MAX_BATCH_OPS,
   MAX_MACHINE_VERSION,
   Name,
   OptionalParam,
@@ -12,6 +11,7 @@ import {
   WalOffset,
 } from './common.js'
 import { ErrorBody } from './envelopes.js'
+import { MAX_BATCH_OPS } from '../identity.js'
 
 /**
  * Params and result of every RCP operation (rcp.md §6). Params objects allow unknown

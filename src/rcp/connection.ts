@@ -1,9 +1,9 @@
 import type net from 'node:net'
 import type { Logger } from 'pino'
-import { RcpError, toRcpError, type ErrorBody } from '../../protocol/errors.js'
-import { MAX_MESSAGE_BYTES, type JsonObject } from '../../protocol/entries.js'
+import { RcpError, toRcpError } from '../../protocol/errors.js'
+import type { JsonObject } from '../../protocol/entries.js'
 import { createMessageDecoder, encodeMessage, parseMessage, type WireMode } from '../../protocol/codec.js'
-import { validateEnvelope, validateParams } from '../../protocol/schemas.js'
+import { EnvelopeError, validateEnvelope, validateParams } from '../../protocol/schemas.js'
 import type { Bus, Owner } from '../bus/index.js'
 import type { Dispatcher, OpOutcome } from '../ops/types.js'
 import type { TokenChecker } from '../ops/auth.js'
@@ -92,13 +92,14 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
       message = { type: 'response', id: reply.id, status: 'ok', result: reply.outcome.result, meta: meta(reply.outcome.walOffset, reply.traceId) }
     } else {
       const error = reply.error ?? new RcpError('INTERNAL_ERROR', 'internal error')
-      message = { type: 'response', id: reply.id, status: 'error', error: error.toJSON() as unknown as ErrorBody, meta: meta(opts.dispatcher.head(), reply.traceId) }
+      message = { type: 'response', id: reply.id, status: 'error', error: error.toJSON() as unknown as JsonObject, meta: meta(opts.dispatcher.head(), reply.traceId) }
     }
-    const text = JSON.stringify(message)
-    if (Buffer.byteLength(text) > MAX_MESSAGE_BYTES) {
-      return frame({ ...reply, outcome: undefined, error: new RcpError('INTERNAL_ERROR', 'response exceeds max frame size') })
+    try {
+      return encodeMessage(message, mode)
+    } catch (err) {
+      // rcp.md §4.2: a response over 16 MiB is replaced by INTERNAL_ERROR
+      return frame({ ...reply, outcome: undefined, error: toRcpError(err) })
     }
-    return encodeMessage(text, mode, false)
   }
 
   function respond (work: Promise<Reply> | Reply): void {
@@ -128,7 +129,12 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
       if (work instanceof Promise) {
         respond(work.then(
           outcome => { observe(op, null, started); return { ...reply, outcome } },
-          err => { const error = toRcpError(err); observe(op, error.code, started); return { ...reply, error } },
+          err => {
+            const error = toRcpError(err)
+            if (error !== err) opts.logger.error({ err }, 'request failed unexpectedly')
+            observe(op, error.code, started)
+            return { ...reply, error }
+          },
         ))
         return
       }
@@ -138,8 +144,8 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
       const error = toRcpError(err)
       if (error !== err) opts.logger.error({ err }, 'request failed unexpectedly')
       observe(op, error.code, started)
-      const id = err instanceof RcpError && typeof err.details.echo_id === 'string' ? err.details.echo_id : reply.id
-      respond({ ...reply, id, error })
+      if (err instanceof EnvelopeError) reply = { id: err.id, mode, traceId: err.traceId }
+      respond({ ...reply, error })
     }
   }
 

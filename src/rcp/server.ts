@@ -1,6 +1,5 @@
 import net from 'node:net'
 import tls from 'node:tls'
-import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import type { Bus } from '../bus/index.js'
 import type { Dispatcher } from '../ops/types.js'
@@ -8,10 +7,11 @@ import type { TokenChecker } from '../ops/auth.js'
 import { createConnection, type Connection } from './connection.js'
 
 export interface RcpTlsOptions {
-  certPath: string
-  keyPath: string
+  cert: Buffer
+  key: Buffer
+  /** CA(s) that client certificates must chain to (mTLS) */
+  ca: Buffer | null
   requireClientCert: boolean
-  clientCaPath?: string
 }
 
 export interface RcpServerOptions {
@@ -44,12 +44,12 @@ const SHUTDOWN_GRACE_MS = 5000
 
 function tlsContext (opts: RcpTlsOptions): tls.TlsOptions {
   return {
-    cert: readFileSync(opts.certPath),
-    key: readFileSync(opts.keyPath),
+    cert: opts.cert,
+    key: opts.key,
     minVersion: 'TLSv1.2',
     requestCert: opts.requireClientCert,
     rejectUnauthorized: opts.requireClientCert,
-    ca: opts.requireClientCert && opts.clientCaPath !== undefined ? readFileSync(opts.clientCaPath) : undefined,
+    ca: opts.requireClientCert && opts.ca !== null ? opts.ca : undefined,
   }
 }
 

@@ -1,10 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import * as S from './ops.js'
 
-export * from './common.js'
-export * from './envelopes.js'
-export * from './ops.js'
-
 export interface OpSpec {
   params: TSchema
   result: TSchema
@@ -47,6 +43,8 @@ export function isOpName (value: unknown): value is OpName {
   return typeof value === 'string' && Object.hasOwn(OPS, value)
 }
 
-/** Param and result types as TypeScript sees them after validateParams (defaults applied, nulls removed). */
-export type OpParams<K extends OpName> = Static<(typeof OPS)[K]['params']>
+type WithoutNull<T> = { [K in keyof T]: Exclude<T[K], null> }
+
+/** Params as validateParams returns them: optional nulls removed (params with defaults are still typed optional). */
+export type OpParams<K extends OpName> = WithoutNull<Static<(typeof OPS)[K]['params']>>
 export type OpResult<K extends OpName> = Static<(typeof OPS)[K]['result']>

@@ -1,0 +1,120 @@
+import type { JsonObject } from '../../protocol/entries.js'
+import { MAX_MESSAGE_BYTES } from '../../protocol/entries.js'
+import { RcpError } from '../../protocol/errors.js'
+import { MAX_BATCH_OPS, PROTOCOL_VERSION, SERVER_FEATURES, SERVER_NAME, SERVER_VERSION } from '../../protocol/identity.js'
+import { validateParams } from '../../protocol/schemas.js'
+import type { Storage } from '../../storage/index.js'
+import type { Engine, ReadOp, WriteOp } from '../engine/types.js'
+import type { Compactor } from './compaction.js'
+import type { CallerInfo, Dispatcher, OpOutcome } from './types.js'
+
+export interface DispatcherDeps {
+  engine: Engine
+  storage: Storage
+  compactor: Compactor
+  now: () => number
+}
+
+const WRITE_OPS = new Set<string>(['PUT_MACHINE', 'CREATE_INSTANCE', 'APPLY_EVENT', 'DELETE_INSTANCE', 'BATCH'])
+const ENGINE_READS = new Set<string>(['GET_MACHINE', 'LIST_MACHINES', 'GET_INSTANCE', 'LIST_INSTANCES', 'VALIDATE_MACHINE'])
+const SESSION_OPS = new Set<string>(['HELLO', 'AUTH', 'BYE', 'WATCH_INSTANCE', 'WATCH_ALL', 'UNWATCH'])
+const WAL_READ_MAX_LIMIT = 1000
+// room for the envelope and the per-record sequence/offset keys around the entries
+const WAL_READ_MAX_BYTES = MAX_MESSAGE_BYTES - 128 * 1024
+
+/**
+ * The one dispatcher (architecture.md): data ops of rcp.md §6 over the engine
+ * and storage. Writes are decided, appended and applied in one synchronous
+ * stretch, so they are decided one at a time in arrival order.
+ */
+export function createDispatcher ({ engine, storage, compactor, now }: DispatcherDeps): Dispatcher {
+  const startedAt = now()
+
+  // no await in here: decide, append and apply happen in one turn
+  function write (op: WriteOp, params: JsonObject): OpOutcome {
+    if (storage.isFailed()) throw new RcpError('WAL_IO_ERROR', 'WAL is in failed state; restart required')
+    const decision = engine.decide(op, params)
+    let sequences: number[] = []
+    if (decision.entries.length > 0) {
+      sequences = storage.append(decision.entries, decision.group)
+      for (let i = 0; i < sequences.length; i++) engine.apply(decision.entries[i], sequences[i])
+      compactor.noteAppended(sequences.length)
+    }
+    return decision.finish(sequences)
+  }
+
+  async function dispatchWrite (op: WriteOp, params: JsonObject): Promise<OpOutcome> {
+    const outcome = write(op, params)
+    await storage.waitFor(outcome.walOffset)
+    if (outcome.walOffset === 0) outcome.walOffset = storage.committedHead()
+    return outcome
+  }
+
+  function read (result: JsonObject): OpOutcome {
+    return { result, walOffset: storage.committedHead() }
+  }
+
+  async function snapshotInstance (params: JsonObject): Promise<OpOutcome> {
+    const id = params.instance_id as string
+    const instance = engine.getInstance(id)
+    if (instance === undefined || instance.deleted) throw new RcpError('INSTANCE_NOT_FOUND', `instance not found: ${id}`, { instance_id: id })
+    await storage.waitFor(instance.last_wal_offset)
+    let written
+    try {
+      written = await storage.instanceSnapshots.write({ ...instance }, now())
+    } catch (err) {
+      throw new RcpError('INTERNAL_ERROR', `snapshot I/O error: ${(err as Error).message}`)
+    }
+    return {
+      result: { instance_id: id, snapshot_id: written.snapshot_id, wal_offset: instance.last_wal_offset, size_bytes: written.size_bytes, checksum: written.checksum },
+      walOffset: instance.last_wal_offset,
+    }
+  }
+
+  async function walRead (params: JsonObject): Promise<OpOutcome> {
+    const limit = Math.min(params.limit as number, WAL_READ_MAX_LIMIT)
+    if (limit < 1) throw new RcpError('BAD_REQUEST', 'limit must be at least 1', { field: 'limit' })
+    const { records } = await storage.read(params.from_offset as number, limit, WAL_READ_MAX_BYTES)
+    return read({
+      records: records.map((r) => ({ sequence: r.sequence, offset: r.sequence, entry: r.entry })),
+      next_offset: records.length > 0 ? records[records.length - 1].sequence + 1 : null,
+      earliest_offset: storage.earliestOffset(),
+      head_offset: storage.committedHead(),
+    })
+  }
+
+  function info (caller: CallerInfo | undefined): OpOutcome {
+    const stats = engine.stats()
+    return read({
+      server_name: SERVER_NAME,
+      server_version: SERVER_VERSION,
+      protocol_version: PROTOCOL_VERSION,
+      features: [...SERVER_FEATURES],
+      max_frame_bytes: MAX_MESSAGE_BYTES,
+      max_batch_ops: MAX_BATCH_OPS,
+      uptime_secs: Math.floor((now() - startedAt) / 1000),
+      wal_offset: storage.committedHead(),
+      machines: stats.machines,
+      instances: stats.instances,
+      connections: caller?.connections ?? 0,
+    })
+  }
+
+  async function dispatch (op: string, rawParams: unknown, caller?: CallerInfo): Promise<OpOutcome> {
+    if (SESSION_OPS.has(op)) throw new RcpError('BAD_REQUEST', `${op} is a session op, not a data op`, { op })
+    const params = validateParams(op, rawParams)
+    if (WRITE_OPS.has(op)) return await dispatchWrite(op as WriteOp, params)
+    if (ENGINE_READS.has(op)) return read(engine.read(op as ReadOp, params))
+    switch (op) {
+      case 'PING': return read({ pong: true })
+      case 'INFO': return info(caller)
+      case 'SNAPSHOT_INSTANCE': return await snapshotInstance(params)
+      case 'WAL_READ': return await walRead(params)
+      case 'WAL_STATS': return read({ ...storage.stats() })
+      case 'COMPACT': return read(await compactor.compact(params.force_snapshot === true))
+    }
+    throw new RcpError('BAD_REQUEST', `unknown op: ${op}`, { op })
+  }
+
+  return { dispatch, head: storage.committedHead }
+}

@@ -1,0 +1,34 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { DEFAULT_COMPACTION, DEFAULT_STORAGE, openDatabase } from '../../src/ops/index.js'
+import type { Database, DatabaseOptions } from '../../src/ops/index.js'
+import type { JsonObject } from '../../protocol/entries.js'
+
+export function tempDir (): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'rstmdb-ops-'))
+}
+
+export const ORDER = {
+  states: ['pending', 'paid', 'shipped', 'cancelled'],
+  initial: 'pending',
+  transitions: [
+    { from: 'pending', event: 'PAY', to: 'paid', guard: 'ctx.amount > 0' },
+    { from: ['pending', 'paid'], event: 'CANCEL', to: 'cancelled' },
+    { from: 'paid', event: 'SHIP', to: 'shipped' },
+    { from: ['pending', 'paid', 'shipped'], event: 'NOTE', to: 'pending' },
+  ],
+}
+
+export async function openDb (dataDir: string, extra: Partial<DatabaseOptions> & { storage?: Partial<DatabaseOptions['storage']>, compaction?: Partial<DatabaseOptions['compaction']> } = {}): Promise<Database> {
+  return await openDatabase({
+    ...extra,
+    storage: { ...DEFAULT_STORAGE, data_dir: dataDir, ...extra.storage },
+    compaction: { ...DEFAULT_COMPACTION, enabled: false, ...extra.compaction },
+  })
+}
+
+/** dispatch returning just the result */
+export async function call (db: Database, op: string, params: JsonObject = {}): Promise<JsonObject> {
+  return (await db.dispatcher.dispatch(op, params)).result
+}

@@ -145,7 +145,8 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
 
   const earliestOffset = (): number => {
     for (const seg of state.segments) if (seg.records > 0) return seg.firstSeq
-    return state.lastAppended + 1
+    // nothing on disk: records still in the write buffer will be retained, so the earliest is the committed head + 1
+    return state.lastCommitted + 1
   }
 
   async function compactSegments (): Promise<SegmentCompaction> {
@@ -201,7 +202,7 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
       entry_count: state.segments.reduce((n, s) => n + s.records, 0),
       segment_count: state.segments.length,
       total_size_bytes: state.segments.reduce((n, s) => n + s.size, 0),
-      latest_offset: state.lastAppended === 0 ? null : state.lastAppended,
+      latest_offset: state.lastCommitted === 0 ? null : state.lastCommitted,
       io_stats: { ...state.io },
       earliest_offset: earliestOffset(),
       fsync_policy: formatFsyncPolicy(opts.fsyncPolicy),

@@ -22,7 +22,7 @@ export const RequestEnvelope = Type.Object({
 }, { additionalProperties: true })
 
 export const ResponseMeta = Type.Object({
-  server_time: Type.String({ format: 'date-time', description: 'RFC 3339 UTC with milliseconds', examples: ['2025-01-15T10:30:00.123Z'] }),
+  server_time: Type.String({ description: 'RFC 3339 UTC with milliseconds', examples: ['2025-01-15T10:30:00.123Z'] }),
   leader: Type.Boolean({ description: 'always true (single node)' }),
   wal_offset: WalOffset('offset the request wrote or reported, else the head'),
   trace_id: Type.Optional(TraceId),

@@ -2,7 +2,7 @@ import { canonicalChecksum } from '../../protocol/canonical.js'
 import type { NormalizedDefinition, NormalizedTransition } from '../../protocol/entries.js'
 import { badRequest, type RcpError } from '../../protocol/errors.js'
 import { compileGuard, type GuardFn } from './guards.js'
-import { jsonDepth, MAX_JSON_DEPTH } from './limits.js'
+import { measureJson, MAX_JSON_DEPTH } from './limits.js'
 
 /** Machine definitions (rcp.md §7): validation collecting every problem, normalization, checksum. */
 
@@ -150,7 +150,7 @@ function checkTransition (
 }
 
 function checkMeta (value: unknown, field: string, add: Add): void {
-  if (value !== null && typeof value === 'object' && jsonDepth(value) > MAX_JSON_DEPTH) {
+  if (value !== null && typeof value === 'object' && measureJson(value).depth > MAX_JSON_DEPTH) {
     add(field, `${field} nests deeper than ${MAX_JSON_DEPTH} levels`)
   }
 }

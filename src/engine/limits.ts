@@ -16,52 +16,71 @@ export const MAX_GUARD_DEPTH = 256
  */
 export const MAX_JSON_DEPTH = 64
 
-/** Nesting depth of a JSON value (a scalar is 0, `{}` is 1), stopping once it passes `limit`. */
-export function jsonDepth (value: unknown, limit: number = MAX_JSON_DEPTH): number {
-  let deepest = 0
+/**
+ * Nesting depth of a JSON value (a scalar is 0, `{}` is 1) and an upper bound on the UTF-8
+ * size of its JSON (a UTF-16 unit never takes more than 6 bytes, escaped), in one walk that
+ * stops once the depth passes `limit`.
+ */
+export function measureJson (value: unknown, limit: number = MAX_JSON_DEPTH): { depth: number, bytes: number } {
+  let depth = 0
+  let bytes = 0
   const stack: Array<[unknown, number]> = [[value, 0]]
   while (stack.length > 0) {
     const [v, d] = stack.pop() as [unknown, number]
-    if (v === null || typeof v !== 'object') continue
-    const depth = d + 1
-    if (depth > deepest) {
-      deepest = depth
-      if (deepest > limit) return deepest
+    if (typeof v === 'string') {
+      bytes += 6 * v.length + 2
+      continue
     }
+    if (v === null || typeof v !== 'object') {
+      bytes += 24
+      continue
+    }
+    const level = d + 1
+    if (level > depth) {
+      depth = level
+      if (depth > limit) break
+    }
+    bytes += 2
     if (Array.isArray(v)) {
-      for (const item of v) if (item !== null && typeof item === 'object') stack.push([item, depth])
+      for (const item of v) {
+        bytes += 1
+        stack.push([item, level])
+      }
     } else {
       for (const k in v) {
-        const item = (v as Record<string, unknown>)[k]
-        if (item !== null && typeof item === 'object') stack.push([item, depth])
+        bytes += 6 * k.length + 4
+        stack.push([(v as Record<string, unknown>)[k], level])
       }
     }
   }
-  return deepest
+  return { depth, bytes }
 }
 
-/** Throws BAD_REQUEST when `value` nests deeper than MAX_JSON_DEPTH. */
-export function checkJsonDepth (value: unknown, field: string): void {
-  if (value === null || typeof value !== 'object') return
-  if (jsonDepth(value) > MAX_JSON_DEPTH) {
+/** Throws BAD_REQUEST when `value` nests deeper than MAX_JSON_DEPTH; returns its size bound. */
+export function checkJson (value: unknown, field: string): number {
+  const { depth, bytes } = measureJson(value)
+  if (depth > MAX_JSON_DEPTH) {
     throw badRequest(`${field} nests deeper than ${MAX_JSON_DEPTH} levels`, { field, reason: 'too_deep', limit: MAX_JSON_DEPTH })
   }
+  return bytes
 }
+
+/** Exact UTF-8 size of an entry's JSON. */
+export const recordSize = (entry: unknown): number => Buffer.byteLength(JSON.stringify(entry), 'utf8')
 
 /**
- * UTF-8 size of an entry's JSON, exact only when it could pass the cap: a UTF-16 unit is at
- * most 3 bytes, so short payloads skip the byte count.
+ * Throws BAD_REQUEST record_too_large when the WAL record for `entry` would pass the cap
+ * (rcp.md §5). `bound` is an upper bound of its size when the caller knows one: below the
+ * cap it saves serializing the entry on the hot path. Returns the size or the bound.
  */
-export function recordSize (entry: unknown): number {
-  const json = JSON.stringify(entry)
-  return json.length * 3 <= MAX_RECORD_PAYLOAD ? json.length : Buffer.byteLength(json, 'utf8')
-}
-
-/** Throws BAD_REQUEST record_too_large when the WAL record for `entry` would pass the cap (rcp.md §5). */
-export function checkRecordSize (entry: unknown): number {
+export function checkRecordSize (entry: unknown, bound: number = Infinity): number {
+  if (bound <= MAX_RECORD_PAYLOAD) return bound
   const size = recordSize(entry)
   if (size > MAX_RECORD_PAYLOAD) {
     throw badRequest(`WAL record too large: ${size} bytes (limit ${MAX_RECORD_PAYLOAD})`, { reason: 'record_too_large', size, limit: MAX_RECORD_PAYLOAD })
   }
   return size
 }
+
+/** Room for an entry's fields other than ctx and payload: a few names of ≤ 256 bytes, numbers, keys. */
+export const ENTRY_OVERHEAD_BOUND = 16 * 1024

@@ -3,7 +3,7 @@ import type { ApplyEventEntry, CreateInstanceEntry, DeleteInstanceEntry, JsonObj
 import { badRequest, RcpError } from '../../protocol/errors.js'
 import { validateDefinition, type ValidDefinition } from './definitions.js'
 import { storedResult, type Scope } from './idempotency.js'
-import { checkJsonDepth, checkRecordSize } from './limits.js'
+import { checkJson, checkRecordSize, ENTRY_OVERHEAD_BOUND, measureJson } from './limits.js'
 import type { Machines } from './machines.js'
 import { isPlainObject, opt, replayPlan, type Plan, type View } from './plans.js'
 
@@ -20,12 +20,22 @@ export function machineNotFound (machine: string, version: number | undefined): 
   return new RcpError('MACHINE_NOT_FOUND', `machine not found: ${which}`, details)
 }
 
-function objectParam (params: JsonObject, name: string): JsonObject | undefined {
-  const v = opt<unknown>(params, name)
-  if (v === undefined) return undefined
-  if (!isPlainObject(v)) throw badRequest(`${name} must be an object or null`, { field: name })
-  checkJsonDepth(v, name)
-  return v
+/** An optional object param, checked for depth, with an upper bound of its JSON size. */
+function objectParam (params: JsonObject, name: string): { value: JsonObject, bytes: number } | undefined {
+  const value = opt<unknown>(params, name)
+  if (value === undefined) return undefined
+  if (!isPlainObject(value)) throw badRequest(`${name} must be an object or null`, { field: name })
+  return { value, bytes: checkJson(value, name) }
+}
+
+// Upper bounds of ctx JSON sizes, so the record cap check rarely has to serialize.
+// Keyed by the immutable ctx objects themselves, so any engine may share it.
+const ctxBounds = new WeakMap<object, number>()
+
+function ctxBound (ctx: JsonObject): number {
+  let bound = ctxBounds.get(ctx)
+  if (bound === undefined) ctxBounds.set(ctx, bound = measureJson(ctx, Infinity).bytes)
+  return bound
 }
 
 export interface PutOptions {
@@ -70,7 +80,8 @@ export function planCreate (view: View, params: JsonObject, ts: number, generate
   const version = params.version as number
   const givenId = opt<string>(params, 'instance_id')
   const key = opt<string>(params, 'idempotency_key')
-  const initialCtx = objectParam(params, 'initial_ctx') ?? {}
+  const initial = objectParam(params, 'initial_ctx')
+  const initialCtx = initial?.value ?? {}
   if (key !== undefined) {
     const scope: Scope = givenId === undefined
       ? { op: 'CREATE_INSTANCE', kind: 'machine', target: machine }
@@ -92,7 +103,9 @@ export function planCreate (view: View, params: JsonObject, ts: number, generate
   if (key !== undefined) entry.idempotency_key = key
   if (givenId === undefined) entry.instance_id_generated = true
   entry.ts = ts
-  const bytes = checkRecordSize(entry)
+  const ctxBytes = initial?.bytes ?? 2
+  ctxBounds.set(initialCtx, ctxBytes)
+  const bytes = checkRecordSize(entry, ENTRY_OVERHEAD_BOUND + ctxBytes)
   return {
     entries: [entry],
     bytes,
@@ -106,7 +119,8 @@ export function planCreate (view: View, params: JsonObject, ts: number, generate
 export function planApply (view: View, params: JsonObject, ts: number): Plan {
   const id = params.instance_id as string
   const event = params.event as string
-  const payload = objectParam(params, 'payload') ?? null
+  const merge = objectParam(params, 'payload')
+  const payload = merge?.value ?? null
   const eventId = opt<string>(params, 'event_id')
   const key = opt<string>(params, 'idempotency_key')
   if (key !== undefined) {
@@ -138,6 +152,10 @@ export function planApply (view: View, params: JsonObject, ts: number): Plan {
       { instance_id: id, current_state: inst.state, event, guards: candidates.map((c) => c.guard) })
   }
   const ctx = payload === null ? inst.ctx : { ...inst.ctx, ...payload }
+  const payloadBytes = merge?.bytes ?? 4
+  // a shallow merge adds at most the payload's keys and values to the old ctx
+  const ctxBytes = payload === null ? ctxBound(ctx) : ctxBound(inst.ctx) + payloadBytes
+  ctxBounds.set(ctx, ctxBytes)
   const entry = {
     type: 'apply_event',
     instance_id: id,
@@ -152,7 +170,9 @@ export function planApply (view: View, params: JsonObject, ts: number): Plan {
   if (eventId !== undefined) entry.event_id = eventId
   if (key !== undefined) entry.idempotency_key = key
   entry.ts = ts
-  const bytes = checkRecordSize(entry)
+  const bytes = checkRecordSize(entry, ENTRY_OVERHEAD_BOUND + ctxBytes + payloadBytes)
+  // an exact record size also bounds the ctx inside it; keeps merged bounds from growing without end
+  if (bytes < ctxBytes) ctxBounds.set(ctx, bytes)
   return {
     entries: [entry],
     bytes,
@@ -188,7 +208,7 @@ export function planDelete (view: View, params: JsonObject, ts: number): Plan {
   const entry = { type: 'delete_instance', instance_id: id } as DeleteInstanceEntry
   if (key !== undefined) entry.idempotency_key = key
   entry.ts = ts
-  const bytes = checkRecordSize(entry)
+  const bytes = checkRecordSize(entry, ENTRY_OVERHEAD_BOUND)
   return {
     entries: [entry],
     bytes,

@@ -4,7 +4,7 @@
  * a rank walks chunk sizes, O(n / chunk size).
  */
 
-const MAX_CHUNK = 1024
+const MAX_CHUNK = 256
 
 export class SortedIds {
   private chunks: string[][] = []

@@ -4,7 +4,7 @@ import { badRequest, RcpError } from '../../protocol/errors.js'
 import { validateDefinition, type ValidDefinition } from './definitions.js'
 import { storedResult, type Scope } from './idempotency.js'
 import { checkJson, checkRecordSize, ENTRY_OVERHEAD_BOUND, measureJson } from './limits.js'
-import type { Machines } from './machines.js'
+import type { Candidate, Machines } from './machines.js'
 import { isPlainObject, opt, replayPlan, type Plan, type View } from './plans.js'
 
 /** Deciding the single writes of rcp.md §6.5, §6.8, §6.11, §6.12 against a view of the state. */
@@ -146,7 +146,13 @@ export function planApply (view: View, params: JsonObject, ts: number): Plan {
     throw new RcpError('INVALID_TRANSITION', `no transition for event ${event} from state ${inst.state}`,
       { instance_id: id, current_state: inst.state, event })
   }
-  const chosen = candidates.find((c) => c.test === undefined || c.test(inst.ctx))
+  let chosen: Candidate | undefined
+  for (const c of candidates) {
+    if (c.test === undefined || c.test(inst.ctx)) {
+      chosen = c
+      break
+    }
+  }
   if (!chosen) {
     throw new RcpError('GUARD_FAILED', `no guard passed for event ${event} from state ${inst.state}`,
       { instance_id: id, current_state: inst.state, event, guards: candidates.map((c) => c.guard) })

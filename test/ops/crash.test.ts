@@ -47,7 +47,7 @@ t.test(`SIGKILL at random moments, ${CYCLES} cycles across every_write and every
 
   for (let cycle = 0; cycle < CYCLES; cycle++) {
     const policy = cycle % 2 === 0 ? 'every_write' : 'every_n:7'
-    const lines = await runChild(dir, policy, 1000 + cycle, 150 + Math.floor(rand() * 350))
+    const lines = await runChild(dir, policy, 1000 + cycle, 100 + Math.floor(rand() * 200))
     for (const line of lines) {
       if (line.t === 'error') t.fail(line.message ?? 'child error')
       if (line.t === 'intent' && line.op === 'apply') {

@@ -5,21 +5,62 @@ import { openDatabase, type Database } from './ops/index.js'
 import { createTokenChecker } from './ops/auth.js'
 import { createBus, type Bus } from './bus/index.js'
 import { startRcpServer, type RcpServer } from './rcp/server.js'
+import { createMetrics } from './metrics.js'
+import { startGateway, startMetricsListener, type Gateway, type MetricsListener } from './gateway.js'
 
 /**
  * The process entry: configuration, then recovery, then the listeners, in the
  * order of config.md §3; a signal runs the shutdown order in reverse.
  */
 async function start (config: Config, logger: Logger): Promise<() => Promise<void>> {
-  const db: Database = await openDatabase({ storage: config.storage, compaction: config.compaction, logger })
-  const bus: Bus = createBus({
-    log: db.storage,
-    getInstance: id => db.engine.getInstance(id),
-    queueLimit: config.subscriptions.queue_limit,
-  })
+  const metrics = createMetrics()
   const tokens = createTokenChecker(config.auth.token_hashes, config.auth.required)
-  let rcp: RcpServer
+  let rcp: RcpServer | null = null
+  // the gateway and the metrics listener bind before recovery: health, metrics and the document answer meanwhile
+  const gateway: Gateway | null = config.http.enabled
+    ? await startGateway({
+      host: config.http.bind_addr.host,
+      port: config.http.bind_addr.port,
+      bodyLimit: config.http.body_limit,
+      corsOrigins: config.http.cors_origins,
+      tokens,
+      metrics,
+      metricsRequireAuth: config.metrics.require_auth,
+      logger,
+      otherConnections: () => rcp?.connections ?? 0,
+    })
+    : null
+  let metricsListener: MetricsListener | null = null
+  let db: Database | null = null
+  const closeAll = async (): Promise<void> => {
+    await Promise.all([rcp?.close(), gateway?.close(), metricsListener?.close()])
+    await db?.close()
+  }
   try {
+    if (config.metrics.enabled) {
+      metricsListener = await startMetricsListener({
+        host: config.metrics.bind_addr.host,
+        port: config.metrics.bind_addr.port,
+        metrics,
+        tokens,
+        requireAuth: config.metrics.require_auth,
+        logger,
+      })
+    }
+    db = await openDatabase({ storage: config.storage, compaction: config.compaction, logger })
+    const opened: Database = db
+    const bus: Bus = createBus({
+      log: opened.storage,
+      getInstance: id => opened.engine.getInstance(id),
+      queueLimit: config.subscriptions.queue_limit,
+    })
+    metrics.attach({ engine: () => opened.engine.stats(), wal: () => opened.storage.stats(), bus: () => bus.stats() })
+    gateway?.attach({
+      dispatcher: opened.dispatcher,
+      bus,
+      isWritable: opened.isWritable,
+      appendedHead: () => opened.storage.appendedHead(),
+    })
     rcp = await startRcpServer({
       host: config.network.bind_addr.host,
       port: config.network.bind_addr.port,
@@ -28,22 +69,29 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
       tls: config.tls.enabled
         ? { ...readTlsMaterial(config.tls), requireClientCert: config.tls.require_client_cert }
         : undefined,
-      dispatcher: db.dispatcher,
+      dispatcher: opened.dispatcher,
       bus,
       tokens,
       logger,
-      connectionCount: () => rcp.connections,
+      connectionCount: () => (rcp?.connections ?? 0) + (gateway?.connections ?? 0),
+      onConnectionOpen: () => metrics.connectionOpened('rcp'),
+      onConnectionClose: () => metrics.connectionClosed('rcp'),
+      onRequest: (op, code, seconds) => metrics.request('rcp', op, code, seconds),
     })
   } catch (err) {
-    await db.close()
+    await closeAll()
     throw err
   }
-  logger.info({ rcp: formatAddress({ host: rcp.address.address, port: rcp.address.port }), tls: config.tls.enabled }, 'ready')
+  gateway?.ready()
+  const address = (a: { address: string, port: number }): string => formatAddress({ host: a.address, port: a.port })
+  logger.info({
+    rcp: address(rcp.address),
+    tls: config.tls.enabled,
+    ...(gateway === null ? {} : { http: address(gateway.address) }),
+    ...(metricsListener === null ? {} : { metrics: address(metricsListener.address) }),
+  }, 'ready')
 
-  return async () => {
-    await rcp.close()
-    await db.close()
-  }
+  return closeAll
 }
 
 function fatal (message: string): never {

@@ -162,6 +162,11 @@ export function createWalWriter (opts: WalWriterOptions): WalWriter {
         await writeBatch(batch)
         if (policy.kind === 'every_write' || (policy.kind === 'every_n' && unsynced >= policy.n)) await datasync()
         commit(batch)
+        // the every_ms timer must not starve under a steady stream of batches
+        if (syncRequested && unsynced > 0) {
+          syncRequested = false
+          await datasync()
+        }
       }
     } catch (err) {
       fail(err)

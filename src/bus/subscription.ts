@@ -1,3 +1,4 @@
+import type { WalEntry } from '../../protocol/entries.js'
 import { createFifo } from './queue.js'
 import { endText, eventText, type SharedEvent } from './messages.js'
 import type { EventMatcher } from './filter.js'
@@ -18,8 +19,8 @@ export interface SubscriptionOptions {
   sink: Sink
   queueLimit: number
   log: CommittedLog
-  toSharedEvent: (sequence: number, entry: import('../../protocol/entries.js').WalEntry) => SharedEvent | null
-  /** called once the subscription is live (catch-up done) */
+  toSharedEvent: (sequence: number, entry: WalEntry) => SharedEvent | null
+  /** registers the subscription for live events (at once, or when catch-up is done) */
   goLive: (subscription: Subscription) => void
   /** called once when the subscription is over, whatever the reason */
   onRemoved: (subscription: Subscription) => void
@@ -61,6 +62,8 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
   let live = false
   /** catch-up only: next offset to read */
   let cursor = 0
+  /** highest offset examined when shutdown began: later events are ignored, so the resume offset stops there */
+  let shutdownExamined = 0
   let pin: ReturnType<CommittedLog['pin']> | null = null
   let reading = false
 
@@ -118,7 +121,7 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
       item = queue.shift()
     }
     if (overflowAt !== null) end('overflow', overflowAt)
-    else if (closing) end('shutdown', examinedUpTo() + 1)
+    else if (closing) end('shutdown', shutdownExamined + 1)
     else if (!live && !reading) void readMore()
   }
 
@@ -169,14 +172,10 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
     instanceId: opts.instanceId,
     startAfter,
     start () {
-      if (started) return
+      if (started || ended) return
       started = true
       if (catchUp) void readMore()
-      else {
-        live = true
-        opts.goLive(self)
-        flush()
-      }
+      else flush()
     },
     offer (event) {
       if (ended || closing || event.offset <= startAfter) return
@@ -185,7 +184,8 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
       flush()
     },
     shutdown () {
-      if (ended) return
+      if (ended || closing) return
+      shutdownExamined = examinedUpTo()
       closing = true
       if (!started) started = true
       if (!reading) flush()
@@ -198,6 +198,12 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
       opts.onRemoved(self)
     },
     get ended () { return ended },
+  }
+  if (!catchUp) {
+    // live at once, before the subscribe response is written: events committed while it
+    // waits for earlier responses are queued, not missed; delivery begins at start()
+    live = true
+    opts.goLive(self)
   }
   return self
 }

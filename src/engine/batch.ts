@@ -5,6 +5,7 @@ import { MAX_RECORD_PAYLOAD } from '../../protocol/entries.js'
 import { validateParams } from '../../protocol/schemas.js'
 import { entryScope, scopeKey, storedResult, type Scope } from './idempotency.js'
 import { nextRecord, type InstanceEntry } from './instances.js'
+import { recordSize } from './limits.js'
 import { isPlainObject, opt, type Plan, type Replay, type SeqOf, type View } from './plans.js'
 import type { InstanceRecord } from './types.js'
 import { planApply, planCreate, planDelete } from './writes.js'
@@ -106,7 +107,9 @@ export function planBatch (base: View, params: JsonObject, ts: number, nextSeque
       bytes += slot.plan.bytes
     }
   }
-  // the response carries every result; entry sizes bound it from above
+  // the response carries every result; entry sizes bound it from above. Plans report upper
+  // bounds, so only a sum past the cap needs the exact sizes.
+  if (bytes > MAX_RECORD_PAYLOAD) bytes = entries.reduce((sum, entry) => sum + recordSize(entry), 0)
   if (bytes > MAX_RECORD_PAYLOAD) {
     throw badRequest(`batch too large: ${bytes} bytes (limit ${MAX_RECORD_PAYLOAD})`, { reason: 'record_too_large', size: bytes, limit: MAX_RECORD_PAYLOAD })
   }

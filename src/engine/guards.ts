@@ -34,8 +34,14 @@ jsep.hooks.add('gobble-token', function (this: jsep.HookScope, env: { node?: Nod
 
 jsep.hooks.add('after-token', function (env: { node?: Node }) {
   const start = tokenStarts.pop()
-  // a parenthesised node keeps its own start, not the "(" position
-  if (env.node && start !== undefined && !starts.has(env.node)) starts.set(env.node, start)
+  if (start === undefined) return
+  // the token may be a member/call chain: its root starts here too. A parenthesised
+  // node keeps its own start, not the "(" position.
+  let node: Node | undefined = env.node
+  while (node && !starts.has(node)) {
+    starts.set(node, start)
+    node = node.type === 'MemberExpression' ? node.object as Node : node.type === 'CallExpression' ? node.callee as Node : undefined
+  }
 })
 
 function position (node: Node): number {

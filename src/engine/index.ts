@@ -3,7 +3,7 @@ import { badRequest, toRcpError } from '../../protocol/errors.js'
 import { planBatch } from './batch.js'
 import { validateDefinition, type ValidDefinition } from './definitions.js'
 import { entryScope, IdempotencyTable, storedResult } from './idempotency.js'
-import { Instances, nextRecord, type InstanceEntry } from './instances.js'
+import { Instances, nextRecord, restoredRecord, type InstanceEntry } from './instances.js'
 import { compileMachine, Machines } from './machines.js'
 import type { Plan, SeqOf, View } from './plans.js'
 import { getInstance, getMachine, listInstances, listMachines, validateMachine } from './reads.js'
@@ -185,8 +185,8 @@ export function createEngine (overrides: Partial<EngineOptions> = {}): Engine {
           registerMachine(line.machine, line.version, line.definition, 0)
           break
         case 'instance': {
-          const { t: _t, ...record } = line
-          instances.put(Object.freeze(record))
+          const record = restoredRecord(line)
+          instances.put(record)
           if (record.last_wal_offset > lastSequence) lastSequence = record.last_wal_offset
           break
         }

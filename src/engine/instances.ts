@@ -1,4 +1,4 @@
-import type { CreateInstanceEntry, ApplyEventEntry, DeleteInstanceEntry } from '../../protocol/entries.js'
+import type { ApplyEventEntry, CreateInstanceEntry, DeleteInstanceEntry, JsonObject } from '../../protocol/entries.js'
 import { SortedIds } from './sorted-ids.js'
 import type { InstanceRecord } from './types.js'
 
@@ -15,35 +15,31 @@ export function nextRecord (prev: InstanceRecord | undefined, entry: InstanceEnt
   const ts = typeof entry.ts === 'number' ? entry.ts : now
   switch (entry.type) {
     case 'create_instance':
-      return freezeRecord({
-        id: entry.instance_id,
-        machine: entry.machine,
-        version: entry.version,
-        state: entry.initial_state,
-        ctx: entry.initial_ctx ?? {},
-        last_event_id: null,
-        last_wal_offset: sequence,
-        created_at: ts,
-        updated_at: ts,
-        deleted: false,
-      })
+      return record(entry.instance_id, entry.machine, entry.version, entry.initial_state, entry.initial_ctx ?? {}, null, sequence, ts, ts, false)
     case 'apply_event':
       if (!prev) return undefined
-      return freezeRecord({
-        ...prev,
-        state: entry.to_state,
-        ctx: entry.ctx,
-        last_event_id: entry.event_id ?? null,
-        last_wal_offset: sequence,
-        updated_at: ts,
-      })
+      return record(prev.id, prev.machine, prev.version, entry.to_state, entry.ctx, entry.event_id ?? null, sequence, prev.created_at, ts, false)
     case 'delete_instance':
       if (!prev) return undefined
-      return freezeRecord({ ...prev, deleted: true, last_wal_offset: sequence, updated_at: ts })
+      return record(prev.id, prev.machine, prev.version, prev.state, prev.ctx, prev.last_event_id, sequence, prev.created_at, ts, true)
   }
 }
 
-const freezeRecord = (r: InstanceRecord): InstanceRecord => Object.freeze(r)
+// one literal with every field, in one order: every record shares a hidden class (spreading a
+// frozen record is several times slower)
+function record (
+  id: string, machine: string, version: number, state: string, ctx: JsonObject, lastEventId: string | null,
+  lastWalOffset: number, createdAt: number, updatedAt: number, deleted: boolean
+): InstanceRecord {
+  return Object.freeze({
+    id, machine, version, state, ctx, last_event_id: lastEventId, last_wal_offset: lastWalOffset, created_at: createdAt, updated_at: updatedAt, deleted,
+  })
+}
+
+/** A record from a snapshot line, in the same shape as the ones entries produce. */
+export function restoredRecord (r: InstanceRecord): InstanceRecord {
+  return record(r.id, r.machine, r.version, r.state, r.ctx, r.last_event_id, r.last_wal_offset, r.created_at, r.updated_at, r.deleted)
+}
 
 interface MachineIndex {
   all: SortedIds

@@ -26,23 +26,34 @@ export interface Connection {
   shutdown: (graceMs: number) => Promise<void>
 }
 
-/** Reading pauses while this many responses are still owed, so a client that never reads cannot grow memory. */
-const MAX_PENDING_RESPONSES = 4096
+/**
+ * Backpressure bounds: no new request is decided while this many are still owed
+ * a response, or while the socket holds this many unsent bytes. Reading pauses
+ * meanwhile, so a client that never reads cannot grow server memory.
+ */
+const MAX_IN_FLIGHT = 1024
+const MAX_UNSENT_BYTES = 1024 * 1024
+
+interface Inbound { mode: WireMode, payload: Buffer }
+
+/** One response's place in the connection's output order. */
+interface Slot {
+  /** the encoded response, once decided */
+  bytes: Buffer | null
+  /** runs right after the response was handed to the socket (subscription start, BYE close) */
+  after?: () => void
+}
 
 interface Reply {
   id: string
   /** framing of the request, used before HELLO fixes the outbound mode */
   mode: WireMode
-  outcome?: OpOutcome
-  error?: RcpError
   traceId?: string
-  /** runs right after the response was handed to the socket (subscription start, BYE close) */
-  after?: () => void
 }
 
 /**
- * One RCP connection: framing, the session rules of rcp.md §3 and response
- * ordering. Every data op goes to the shared dispatcher unchanged.
+ * One RCP connection: framing, the session rules of rcp.md §3, response order
+ * and backpressure. Every data op goes to the shared dispatcher unchanged.
  */
 export function createConnection (socket: net.Socket, opts: ConnectionOptions): Connection {
   const decoder = createMessageDecoder()
@@ -50,11 +61,17 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
   let authenticated = !opts.tokens.required
   let outMode: WireMode | null = null
   let closing = false
-  let pending = 0
-  /** responses leave in request order: each waits for the previous one */
-  let tail: Promise<void> = Promise.resolve()
+  /** decoded messages not decided yet (at most one TCP chunk's worth while reading is paused) */
+  let inbox: Inbound[] = []
+  let inboxHead = 0
+  /** responses in request order; the head leaves first */
+  const slots: Slot[] = []
+  let pumping = false
+  let flushing = false
+  let paused = false
   let lastInbound = Date.now()
   const drainWaiters: Array<() => void> = []
+  const idleWaiters: Array<() => void> = []
 
   const owner: Owner = opts.bus.attach({
     send (text, kind) {
@@ -65,14 +82,14 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
   })
 
   socket.on('drain', () => {
-    if (pending < MAX_PENDING_RESPONSES && !closing) socket.resume()
+    pump()
     for (const waiter of drainWaiters.splice(0)) waiter()
   })
 
   const idleTimer = opts.idleTimeoutMs > 0
     ? setInterval(() => {
       // a connection that holds a subscription is never idle (rcp.md §1, Extension)
-      if (owner.size === 0 && pending === 0 && Date.now() - lastInbound >= opts.idleTimeoutMs) {
+      if (owner.size === 0 && slots.length === 0 && Date.now() - lastInbound >= opts.idleTimeoutMs) {
         opts.logger.debug('idle timeout')
         socket.destroy()
       }
@@ -85,76 +102,102 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
     return m
   }
 
-  function frame (reply: Reply): Buffer {
+  function encode (reply: Reply, outcome: OpOutcome | null, error: RcpError | null): Buffer {
     const mode = outMode ?? reply.mode
     let message: JsonObject
-    if (reply.error === undefined && reply.outcome !== undefined) {
-      message = { type: 'response', id: reply.id, status: 'ok', result: reply.outcome.result, meta: meta(reply.outcome.walOffset, reply.traceId) }
+    if (outcome !== null) {
+      message = { type: 'response', id: reply.id, status: 'ok', result: outcome.result, meta: meta(outcome.walOffset, reply.traceId) }
     } else {
-      const error = reply.error ?? new RcpError('INTERNAL_ERROR', 'internal error')
-      message = { type: 'response', id: reply.id, status: 'error', error: error.toJSON() as unknown as JsonObject, meta: meta(opts.dispatcher.head(), reply.traceId) }
+      const body = (error ?? new RcpError('INTERNAL_ERROR', 'internal error')).toJSON() as unknown as JsonObject
+      message = { type: 'response', id: reply.id, status: 'error', error: body, meta: meta(opts.dispatcher.head(), reply.traceId) }
     }
     try {
       return encodeMessage(message, mode)
     } catch (err) {
       // rcp.md §4.2: a response over 16 MiB is replaced by INTERNAL_ERROR
-      return frame({ ...reply, outcome: undefined, error: toRcpError(err) })
+      return encode(reply, null, toRcpError(err))
     }
   }
 
-  function respond (work: Promise<Reply> | Reply): void {
-    pending++
-    if (pending >= MAX_PENDING_RESPONSES) socket.pause()
-    const ready = Promise.resolve(work)
-    tail = tail.then(() => ready).then(reply => {
-      pending--
-      if (socket.destroyed) return
-      const ok = socket.write(frame(reply))
-      reply.after?.()
-      if (ok && pending < MAX_PENDING_RESPONSES && !closing) socket.resume()
-    })
+  function settle (slot: Slot, reply: Reply, op: string, started: bigint, outcome: OpOutcome | null, err: unknown): void {
+    let error: RcpError | null = null
+    if (outcome === null) {
+      error = toRcpError(err)
+      if (error !== err) opts.logger.error({ err }, 'request failed unexpectedly')
+    }
+    opts.onRequest?.(op, error?.code ?? null, Number(process.hrtime.bigint() - started) / 1e9)
+    slot.bytes = encode(reply, outcome, error)
+    flushSlots()
+  }
+
+  /** Writes every decided response at the head of the order (rcp.md §3.3). */
+  function flushSlots (): void {
+    if (flushing) return
+    flushing = true
+    while (slots.length > 0 && slots[0].bytes !== null) {
+      const slot = slots.shift() as Slot
+      if (!socket.destroyed) socket.write(slot.bytes as Buffer)
+      slot.after?.()
+    }
+    flushing = false
+    if (slots.length === 0) for (const waiter of idleWaiters.splice(0)) waiter()
+    pump()
+  }
+
+  /** Decides queued requests while the backpressure bounds allow, and pauses reading when they do not. */
+  function pump (): void {
+    if (pumping) return
+    pumping = true
+    while (!closing && inboxHead < inbox.length && slots.length < MAX_IN_FLIGHT && socket.writableLength < MAX_UNSENT_BYTES) {
+      const next = inbox[inboxHead]
+      inbox[inboxHead++] = undefined as unknown as Inbound
+      handle(next.mode, next.payload)
+    }
+    if (inboxHead === inbox.length) {
+      inbox = []
+      inboxHead = 0
+    }
+    pumping = false
+    const blocked = inboxHead < inbox.length || slots.length >= MAX_IN_FLIGHT || socket.writableLength >= MAX_UNSENT_BYTES
+    if (blocked && !paused) {
+      paused = true
+      socket.pause()
+    } else if (!blocked && paused && !closing) {
+      paused = false
+      socket.resume()
+    }
   }
 
   function handle (mode: WireMode, payload: Buffer): void {
-    lastInbound = Date.now()
     const started = process.hrtime.bigint()
+    const slot: Slot = { bytes: null }
+    slots.push(slot)
     let op = ''
     let reply: Reply = { id: '', mode }
+    let work: OpOutcome | Promise<OpOutcome>
     try {
-      const message = parseMessage(payload)
-      const envelope = validateEnvelope(message)
+      const envelope = validateEnvelope(parseMessage(payload))
       op = envelope.op
       reply = { id: envelope.id, mode, traceId: envelope.trace_id }
-      const work = run(envelope.op, envelope.params, mode, reply)
-      if (work instanceof Promise) {
-        respond(work.then(
-          outcome => { observe(op, null, started); return { ...reply, outcome } },
-          err => {
-            const error = toRcpError(err)
-            if (error !== err) opts.logger.error({ err }, 'request failed unexpectedly')
-            observe(op, error.code, started)
-            return { ...reply, error }
-          },
-        ))
-        return
-      }
-      observe(op, null, started)
-      respond({ ...reply, outcome: work })
+      work = run(envelope.op, envelope.params, mode, slot)
     } catch (err) {
-      const error = toRcpError(err)
-      if (error !== err) opts.logger.error({ err }, 'request failed unexpectedly')
-      observe(op, error.code, started)
       if (err instanceof EnvelopeError) reply = { id: err.id, mode, traceId: err.traceId }
-      respond({ ...reply, error })
+      settle(slot, reply, op, started, null, err)
+      return
+    }
+    if (work instanceof Promise) {
+      const r = reply
+      work.then(
+        outcome => settle(slot, r, op, started, outcome, null),
+        err => settle(slot, r, op, started, null, err),
+      )
+    } else {
+      settle(slot, reply, op, started, work, null)
     }
   }
 
-  function observe (op: string, code: string | null, started: bigint): void {
-    opts.onRequest?.(op, code, Number(process.hrtime.bigint() - started) / 1e9)
-  }
-
   /** Check order of rcp.md §3.4: envelope → handshake → auth → params → op. */
-  function run (op: string, params: JsonObject, mode: WireMode, reply: Reply): OpOutcome | Promise<OpOutcome> {
+  function run (op: string, params: JsonObject, mode: WireMode, slot: Slot): OpOutcome | Promise<OpOutcome> {
     if (op === 'HELLO') return hello(params, mode)
     if (!handshaken) throw new RcpError('BAD_REQUEST', 'handshake required: send HELLO first', { reason: 'handshake_required' })
     if (!authenticated && !OPEN_BEFORE_AUTH.has(op)) throw new RcpError('UNAUTHORIZED', 'authentication required')
@@ -168,7 +211,7 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
       case 'BYE':
         validateParams('BYE', params)
         closing = true
-        reply.after = () => {
+        slot.after = () => {
           owner.close()
           socket.end()
         }
@@ -176,7 +219,7 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
       case 'WATCH_INSTANCE':
       case 'WATCH_ALL': {
         const watched = owner.watch(op, params)
-        reply.after = watched.start
+        slot.after = watched.start
         return { result: watched.result, walOffset: watched.walOffset }
       }
       case 'UNWATCH':
@@ -195,32 +238,49 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
     return { result, walOffset: opts.dispatcher.head() }
   }
 
+  function receive (mode: WireMode, payload: Buffer): void {
+    lastInbound = Date.now()
+    inbox.push({ mode, payload })
+  }
+
   socket.on('data', (chunk: Buffer) => {
     if (closing) return
-    const fatal = decoder.push(chunk, handle)
+    const fatal = decoder.push(chunk, receive)
     if (fatal !== null) {
       opts.logger.debug({ reason: fatal }, 'closing connection: bad framing')
       closing = true
       socket.destroy()
+      return
     }
+    pump()
   })
   socket.on('error', err => opts.logger.debug({ err: err.message }, 'socket error'))
   socket.on('close', () => {
     if (idleTimer !== null) clearInterval(idleTimer)
     owner.close()
+    for (const waiter of idleWaiters.splice(0)) waiter()
     opts.onClose()
   })
+
+  /** resolves once every decided request has had its response written */
+  function settled (): Promise<void> {
+    if (slots.length === 0 || socket.destroyed) return Promise.resolve()
+    return new Promise(resolve => idleWaiters.push(resolve))
+  }
 
   return {
     async shutdown (graceMs) {
       closing = true
+      paused = true
       socket.pause()
-      const deadline = new Promise<void>(resolve => setTimeout(resolve, graceMs).unref())
-      await Promise.race([tail.then(() => owner.shutdown()), deadline])
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<void>(resolve => { timer = setTimeout(resolve, graceMs) })
+      await Promise.race([settled().then(() => owner.shutdown()), deadline])
       await Promise.race([new Promise<void>(resolve => {
         if (socket.destroyed) return resolve()
         socket.end(resolve)
       }), deadline])
+      clearTimeout(timer)
       socket.destroy()
     },
   }

@@ -58,11 +58,6 @@ export async function startRcpServer (opts: RcpServerOptions): Promise<RcpServer
   let nextId = 1
 
   function onSocket (socket: net.Socket): void {
-    if (open.size >= opts.maxConnections) {
-      // rcp.md §1: accepted and closed at once, nothing written
-      socket.destroy()
-      return
-    }
     socket.setNoDelay(true)
     socket.setKeepAlive(true, 30_000)
     const id = nextId++
@@ -87,6 +82,9 @@ export async function startRcpServer (opts: RcpServerOptions): Promise<RcpServer
   const server: net.Server = opts.tls !== undefined
     ? tls.createServer(tlsContext(opts.tls), onSocket)
     : net.createServer(onSocket)
+  // rcp.md §1: above the limit a socket is accepted and closed at once, before any TLS
+  // handshake, so nothing is written
+  server.maxConnections = opts.maxConnections
   if (server instanceof tls.Server) {
     // a failed handshake (no or untrusted client certificate) only closes that socket
     server.on('tlsClientError', (err, socket) => {

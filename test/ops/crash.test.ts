@@ -37,7 +37,7 @@ function runChild (dir: string, policy: string, childSeed: number, delayMs: numb
   })
 }
 
-t.test(`SIGKILL at random moments, ${CYCLES} cycles across every_write and every_n`, async (t) => {
+t.test(`SIGKILL at random moments, ${CYCLES} cycles across every_write and every_n`, { timeout: 120_000 }, async (t) => {
   const dir = tempDir()
   // instance id → last acknowledged write (state, ctx, wal offset) and whether a later write was in flight
   const acked = new Map<string, { state: string, ctx: JsonObject | undefined, wal: number, inFlight: JsonObject | null }>()
@@ -47,7 +47,7 @@ t.test(`SIGKILL at random moments, ${CYCLES} cycles across every_write and every
 
   for (let cycle = 0; cycle < CYCLES; cycle++) {
     const policy = cycle % 2 === 0 ? 'every_write' : 'every_n:7'
-    const lines = await runChild(dir, policy, 1000 + cycle, 100 + Math.floor(rand() * 200))
+    const lines = await runChild(dir, policy, 1000 + cycle, 50 + Math.floor(rand() * 150))
     for (const line of lines) {
       if (line.t === 'error') t.fail(line.message ?? 'child error')
       if (line.t === 'intent' && line.op === 'apply') {

@@ -57,8 +57,8 @@ for (const kind of ['write', 'partial', 'sync'] as const) {
     const ids = (listed.instances as Array<{ id: string }>).map((i) => i.id)
     for (let i = 0; i < 5; i++) t.ok(ids.includes(`ok-${i}`), `acknowledged ok-${i} recovered`)
     if (kind === 'sync') {
-      // the bytes reached the page cache: the failed writes may survive, whole
-      t.ok(listed.total === 5 || listed.total === 13)
+      // the bytes of the failed batch reached the page cache: they may survive
+      t.ok((listed.total as number) >= 5 && (listed.total as number) <= 13)
     } else {
       t.equal(listed.total, 5, 'exactly the durable prefix')
       t.equal(again.dispatcher.head(), durableHead)

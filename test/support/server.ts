@@ -57,10 +57,11 @@ export function startServer (opts: StartOptions = {}): Promise<RunningServer> {
       child.kill('SIGKILL')
       reject(new Error(`server did not become ready: ${stderr}`))
     }, opts.timeoutMs ?? 20_000)
-    child.once('exit', code => {
+    const early = (code: number | null): void => {
       clearTimeout(timer)
       reject(new Error(`server exited with ${String(code)} before ready: ${stderr}`))
-    })
+    }
+    child.once('exit', early)
     child.stdout?.on('data', (d: Buffer) => {
       buffered += d.toString()
       let nl = buffered.indexOf('\n')
@@ -73,7 +74,7 @@ export function startServer (opts: StartOptions = {}): Promise<RunningServer> {
         logs.push(entry)
         if (entry.message === 'ready') {
           clearTimeout(timer)
-          child.removeAllListeners('exit')
+          child.off('exit', early)
           const port = (addr: unknown): number => Number(String(addr).split(':').pop())
           resolve({
             child,

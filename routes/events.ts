@@ -1,0 +1,64 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsync } from 'fastify'
+import { RcpError } from '../protocol/errors.js'
+import { ApplyEventParams, ApplyEventResult, BatchParams, BatchResult } from '../protocol/schemas.js'
+import type { RoutePluginOptions } from './context.js'
+import { InstancePath } from './instances.js'
+import { StatusError, problems } from './problem.js'
+import { BEARER, bodyParams, dispatch, mergeHeader, parseIfMatch } from './support.js'
+
+const ApplyEventHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ description: 'becomes idempotency_key (rcp.md §9)', examples: ['pay-order-001'] })),
+  'if-match': Type.Optional(Type.String({ description: 'a strong tag "<n>": becomes expected_wal_offset; a mismatch is 412', examples: ['"42"'] })),
+})
+
+/** APPLY_EVENT and BATCH. */
+export const eventRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, { ctx }) => {
+  app.post('/v1/instances/:id/events', {
+    config: { op: 'APPLY_EVENT', ifMatch: true },
+    schema: {
+      operationId: 'applyEvent',
+      summary: 'Apply an event to an instance (APPLY_EVENT)',
+      tags: ['events'],
+      security: BEARER,
+      params: InstancePath,
+      headers: ApplyEventHeaders,
+      body: Type.Omit(ApplyEventParams, ['instance_id']),
+      response: {
+        200: { ...ApplyEventResult, description: 'applied, or applied:false for an idempotent replay' },
+        ...problems(400, 401, 404, 409, 412, 413, 415, 422, 500, 503),
+      },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const params = bodyParams(request)
+    params.instance_id = id
+    const expected = parseIfMatch(request.headers['if-match'])
+    mergeHeader(params, 'idempotency_key', 'Idempotency-Key', request.headers['idempotency-key'])
+    mergeHeader(params, 'expected_wal_offset', 'If-Match', expected)
+    try {
+      return await dispatch(ctx, reply, 'APPLY_EVENT', params)
+    } catch (err) {
+      // the offset expectation came from If-Match: a failed precondition (http.md)
+      if (expected !== undefined && err instanceof RcpError && err.code === 'CONFLICT' && 'expected_offset' in err.details) {
+        throw new StatusError(err, 412)
+      }
+      throw err
+    }
+  })
+
+  app.post('/v1/batch', {
+    config: { op: 'BATCH' },
+    schema: {
+      operationId: 'batch',
+      summary: 'Run up to 100 creates, events and deletes (BATCH), best_effort or atomic',
+      tags: ['events'],
+      security: BEARER,
+      body: BatchParams,
+      response: {
+        200: { ...BatchResult, description: 'best_effort: always, with per-op results; atomic: when every op succeeded' },
+        ...problems(400, 401, 404, 409, 413, 415, 422, 500, 503),
+      },
+    },
+  }, async (request, reply) => await dispatch(ctx, reply, 'BATCH', bodyParams(request)))
+}

@@ -1,0 +1,113 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsync } from 'fastify'
+import {
+  CreateInstanceParams,
+  CreateInstanceResult,
+  DeleteInstanceResult,
+  GetInstanceResult,
+  InstanceParams,
+  ListInstancesParams,
+  ListInstancesResult,
+  SnapshotInstanceResult,
+} from '../protocol/schemas.js'
+import type { RoutePluginOptions } from './context.js'
+import { problems } from './problem.js'
+import { BEARER, IdempotencyHeader, bodyParams, dispatch, mergeHeader, pick, servicesOf } from './support.js'
+
+export const InstancePath = Type.Object({ id: InstanceParams.properties.instance_id })
+const EmptyBody = Type.Object({}, { description: 'no body needed; an empty body is accepted' })
+
+function location (id: string): string {
+  return `/v1/instances/${encodeURIComponent(id)}`
+}
+
+/** Instances: CREATE_INSTANCE, LIST_INSTANCES, GET_INSTANCE, DELETE_INSTANCE, SNAPSHOT_INSTANCE. */
+export const instanceRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, { ctx }) => {
+  app.post('/v1/instances', {
+    config: { op: 'CREATE_INSTANCE' },
+    schema: {
+      operationId: 'createInstance',
+      summary: 'Create an instance (CREATE_INSTANCE)',
+      tags: ['instances'],
+      security: BEARER,
+      headers: IdempotencyHeader,
+      body: CreateInstanceParams,
+      response: {
+        200: { ...CreateInstanceResult, description: 'idempotent replay: the original result' },
+        201: { ...CreateInstanceResult, description: 'created; Location names the instance' },
+        ...problems(400, 401, 404, 409, 413, 415, 500, 503),
+      },
+    },
+  }, async (request, reply) => {
+    const params = bodyParams(request)
+    mergeHeader(params, 'idempotency_key', 'Idempotency-Key', request.headers['idempotency-key'])
+    // a new record lands above the head as it was before the call; a replay reports an older one
+    const before = servicesOf(ctx).appendedHead()
+    const result = await dispatch(ctx, reply, 'CREATE_INSTANCE', params)
+    reply.header('location', location(String(result.instance_id)))
+    return await reply.code((result.wal_offset as number) > before ? 201 : 200).send(result)
+  })
+
+  app.get('/v1/instances', {
+    config: { op: 'LIST_INSTANCES' },
+    schema: {
+      operationId: 'listInstances',
+      summary: 'List instances (LIST_INSTANCES), by offset or keyset cursor',
+      tags: ['instances'],
+      security: BEARER,
+      querystring: pick(ListInstancesParams, ['machine', 'state', 'limit', 'offset', 'after']),
+      response: { 200: ListInstancesResult, ...problems(400, 401, 500, 503) },
+    },
+  }, async (request, reply) => await dispatch(ctx, reply, 'LIST_INSTANCES', { ...(request.query as object) }))
+
+  app.get('/v1/instances/:id', {
+    config: { op: 'GET_INSTANCE' },
+    schema: {
+      operationId: 'getInstance',
+      summary: 'Get an instance (GET_INSTANCE); ETag is its last_wal_offset',
+      tags: ['instances'],
+      security: BEARER,
+      params: InstancePath,
+      response: { 200: GetInstanceResult, ...problems(400, 401, 404, 500, 503) },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const result = await dispatch(ctx, reply, 'GET_INSTANCE', { instance_id: id })
+    reply.header('etag', `"${String(result.last_wal_offset)}"`)
+    return result
+  })
+
+  app.delete('/v1/instances/:id', {
+    config: { op: 'DELETE_INSTANCE' },
+    schema: {
+      operationId: 'deleteInstance',
+      summary: 'Delete an instance (DELETE_INSTANCE); its id is never reused',
+      tags: ['instances'],
+      security: BEARER,
+      params: InstancePath,
+      headers: IdempotencyHeader,
+      response: { 200: DeleteInstanceResult, ...problems(400, 401, 404, 500, 503) },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const params = { instance_id: id, idempotency_key: request.headers['idempotency-key'] }
+    return await dispatch(ctx, reply, 'DELETE_INSTANCE', params)
+  })
+
+  app.post('/v1/instances/:id/snapshot', {
+    config: { op: 'SNAPSHOT_INSTANCE' },
+    schema: {
+      operationId: 'snapshotInstance',
+      summary: 'Write a snapshot file of one instance (SNAPSHOT_INSTANCE)',
+      tags: ['instances'],
+      security: BEARER,
+      params: InstancePath,
+      body: EmptyBody,
+      response: { 200: SnapshotInstanceResult, ...problems(400, 401, 404, 413, 415, 500, 503) },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    bodyParams(request, true)
+    return await dispatch(ctx, reply, 'SNAPSHOT_INSTANCE', { instance_id: id })
+  })
+}

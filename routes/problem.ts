@@ -1,0 +1,148 @@
+import { Type } from '@sinclair/typebox'
+import { ERROR_CODES, RcpError, toRcpError, type ErrorCode } from '../protocol/errors.js'
+import { JsonObject } from '../protocol/schemas.js'
+
+/**
+ * RCP errors as application/problem+json (RFC 9457, http.md "Errors"): `code`,
+ * `retryable` and `details` are the RCP error's own, the status follows the table.
+ */
+
+export const PROBLEM_TYPE = 'application/problem+json'
+
+const STATUS: Record<ErrorCode, number> = {
+  UNSUPPORTED_PROTOCOL: 400,
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  AUTH_FAILED: 401,
+  NOT_FOUND: 404,
+  MACHINE_NOT_FOUND: 404,
+  INSTANCE_NOT_FOUND: 404,
+  MACHINE_VERSION_EXISTS: 409,
+  INSTANCE_EXISTS: 409,
+  CONFLICT: 409,
+  INVALID_TRANSITION: 422,
+  GUARD_FAILED: 422,
+  MACHINE_VERSION_LIMIT_EXCEEDED: 422,
+  RATE_LIMITED: 429,
+  WAL_IO_ERROR: 503,
+  INTERNAL_ERROR: 500,
+}
+
+export function statusOf (code: ErrorCode): number {
+  return STATUS[code]
+}
+
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail: string
+  code: ErrorCode
+  retryable: boolean
+  details?: Record<string, unknown>
+}
+
+/** 'INVALID_TRANSITION' → 'Invalid transition' */
+function titleOf (code: ErrorCode): string {
+  const words = code.toLowerCase().replace(/_/g, ' ')
+  return words[0].toUpperCase() + words.slice(1)
+}
+
+export function problemOf (error: RcpError, status = statusOf(error.code)): Problem {
+  const body: Problem = {
+    type: `https://rstmdb.dev/errors/${error.code}`,
+    title: titleOf(error.code),
+    status,
+    detail: error.message,
+    code: error.code,
+    retryable: error.retryable,
+  }
+  if (Object.keys(error.details).length > 0) body.details = error.details
+  return body
+}
+
+/** An RcpError answered with another status than the table's: 412 for a CONFLICT that came from If-Match. */
+export class StatusError extends Error {
+  constructor (readonly error: RcpError, readonly status: number) {
+    super(error.message)
+  }
+}
+
+interface FastifyLikeError {
+  statusCode?: number
+  code?: string
+  message?: string
+  validation?: Array<{ instancePath: string, params?: Record<string, unknown>, message?: string }>
+  validationContext?: string
+}
+
+const PARTS: Record<string, string> = { params: 'path', querystring: 'query', headers: 'header' }
+
+/** 'querystring' + '/limit' → 'limit'; a missing property is named by itself. */
+function validationField (err: FastifyLikeError): string {
+  const first = err.validation?.[0]
+  if (first === undefined) return err.validationContext ?? 'request'
+  const missing = first.params?.missingProperty
+  const path = first.instancePath.split('/').slice(1).filter(s => s !== '')
+  if (typeof missing === 'string') path.push(missing)
+  return path.length > 0 ? path.join('.') : (err.validationContext ?? 'request')
+}
+
+/**
+ * Any error a route, a hook or Fastify itself raised, as an RcpError and its
+ * HTTP status: RcpErrors map by code, Fastify's own 4xx (validation, 404, 413,
+ * 415, malformed JSON) become BAD_REQUEST or NOT_FOUND with their own status,
+ * and anything else is INTERNAL_ERROR with no internals in the body.
+ */
+export function classify (err: unknown): { error: RcpError, status: number } {
+  if (err instanceof RcpError) return { error: err, status: statusOf(err.code) }
+  if (err instanceof StatusError) return { error: err.error, status: err.status }
+  const e = (err ?? {}) as FastifyLikeError
+  if (e.validation !== undefined) {
+    const field = validationField(e)
+    const where = e.validationContext === undefined ? '' : `${PARTS[e.validationContext] ?? e.validationContext} `
+    return { error: new RcpError('BAD_REQUEST', `invalid ${where}param ${field}: ${e.validation[0]?.message ?? 'invalid'}`, { field }), status: 400 }
+  }
+  const status = e.statusCode
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code: ErrorCode = status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST'
+    return { error: new RcpError(code, e.message ?? 'bad request', e.code === undefined ? {} : { reason: e.code }), status }
+  }
+  return { error: toRcpError(err), status: 500 }
+}
+
+export const Problem = Type.Object({
+  type: Type.String({ examples: ['https://rstmdb.dev/errors/INVALID_TRANSITION'] }),
+  title: Type.String({ examples: ['Invalid transition'] }),
+  status: Type.Integer({ examples: [422] }),
+  detail: Type.String({ examples: ["no transition from 'shipped' on event 'PAY'"] }),
+  code: Type.Union(ERROR_CODES.map(c => Type.Literal(c)), { description: 'the RCP error code (rcp.md §11)' }),
+  retryable: Type.Boolean(),
+  details: Type.Optional(JsonObject('the RCP error details; left out when empty', [{ current_state: 'shipped', event: 'PAY' }])),
+}, { description: 'RFC 9457 problem details carrying the RCP error' })
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'BAD_REQUEST: invalid path, query, header or body',
+  401: 'UNAUTHORIZED (no token) or AUTH_FAILED (wrong token)',
+  404: 'not found',
+  409: 'conflict with the stored state',
+  412: 'CONFLICT: If-Match did not match last_wal_offset',
+  413: 'body larger than http.body_limit',
+  415: 'unsupported Content-Type',
+  422: 'the state machine refused the request',
+  426: 'not a WebSocket upgrade',
+  500: 'INTERNAL_ERROR',
+  503: 'WAL_IO_ERROR: the WAL failed or the server is still recovering',
+}
+
+/** Registered once with the app (`app.addSchema`) and referenced by every error response. */
+export const PROBLEM_SCHEMA_ID = 'Problem'
+
+/** Response schemas of the given error statuses, for a route's `schema.response`. */
+export function problems (...statuses: number[]): Record<number, unknown> {
+  const out: Record<number, unknown> = {}
+  for (const status of statuses) {
+    out[status] = { description: DESCRIPTIONS[status], content: { [PROBLEM_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } } }
+  }
+  return out
+}

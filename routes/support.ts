@@ -1,0 +1,82 @@
+import { Kind, Type, type TObject, type TSchema } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { JsonObject } from '../protocol/entries.js'
+import { RcpError } from '../protocol/errors.js'
+import { isJsonObject, type OpName } from '../protocol/schemas.js'
+import type { GatewayContext, GatewayServices } from './context.js'
+
+/** Helpers every REST route shares: calling the dispatcher and mapping headers to params. */
+
+export function servicesOf (ctx: GatewayContext): GatewayServices {
+  const services = ctx.services()
+  if (services === null) throw new RcpError('WAL_IO_ERROR', 'recovering')
+  return services
+}
+
+/** Runs one op through the shared dispatcher; the RCP meta.wal_offset travels as X-Wal-Offset. */
+export async function dispatch (ctx: GatewayContext, reply: FastifyReply, op: OpName, params: JsonObject): Promise<JsonObject> {
+  for (const key of Object.keys(params)) if (params[key] === undefined) delete params[key]
+  const outcome = await servicesOf(ctx).dispatcher.dispatch(op, params, { connections: ctx.connectionCount() })
+  reply.header('x-wal-offset', outcome.walOffset)
+  return outcome.result
+}
+
+/**
+ * The request body as an op's params. Fastify does not validate bodies (see
+ * src/gateway.ts): the dispatcher validates them with the protocol schemas, so
+ * types are never coerced. An optional body may be empty.
+ */
+export function bodyParams (request: FastifyRequest, optional = false): JsonObject {
+  const body = request.body
+  if ((body === undefined || body === null) && optional) return {}
+  if (!isJsonObject(body)) throw new RcpError('BAD_REQUEST', 'request body must be a JSON object', { field: 'body' })
+  return { ...body }
+}
+
+/** A header that gives the same param as a body field: used when alone, 400 when they differ (http.md). */
+export function mergeHeader (params: JsonObject, field: string, header: string, value: unknown): void {
+  if (value === undefined) return
+  const given = params[field]
+  if (given !== undefined && given !== null && given !== value) {
+    throw new RcpError('BAD_REQUEST', `${header} header and body field ${field} differ`, { field, reason: 'header_body_mismatch' })
+  }
+  params[field] = value
+}
+
+/** `If-Match: "<n>"` → n. `*`, weak tags and lists are refused: they cannot name one offset. */
+export function parseIfMatch (value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const match = /^\s*"(\d{1,16})"\s*$/.exec(value)
+  const offset = match === null ? NaN : Number(match[1])
+  if (!Number.isSafeInteger(offset)) {
+    throw new RcpError('BAD_REQUEST', 'If-Match must be one strong entity tag holding a WAL offset, e.g. "42"', { field: 'if-match' })
+  }
+  return offset
+}
+
+/** Union([T, Null]) → T: query strings and path segments have no null. */
+function nonNull (schema: TSchema): TSchema {
+  const members: TSchema[] | undefined = schema.anyOf
+  if (members?.length === 2 && members.some(m => m[Kind] === 'Null')) {
+    const inner = members.find(m => m[Kind] !== 'Null') as TSchema
+    return { ...inner, description: schema.description ?? inner.description }
+  }
+  return schema
+}
+
+/** The named params of an op schema as a querystring/path schema: same types, no nulls, no defaults. */
+export function pick (schema: TObject, keys: string[], required: string[] = []): TObject {
+  const properties: Record<string, TSchema> = {}
+  for (const key of keys) {
+    const prop = nonNull(schema.properties[key])
+    properties[key] = required.includes(key) ? prop : Type.Optional(prop)
+  }
+  return Type.Object(properties)
+}
+
+/** Header schema: `Idempotency-Key` (and other optional headers) as strings. */
+export const IdempotencyHeader = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ description: 'becomes idempotency_key (rcp.md §9)', examples: ['pay-order-001'] })),
+})
+
+export const BEARER = [{ bearerAuth: [] as string[] }]

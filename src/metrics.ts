@@ -1,0 +1,120 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { BusStats } from './bus/index.js'
+import type { EngineStats } from './engine/types.js'
+import type { WalStats } from '../storage/index.js'
+
+/**
+ * The one prom-client registry of the process, fed by both faces (label
+ * `face="rcp"|"http"`). Names are the original product's, so existing rstmdb
+ * Grafana dashboards keep working; `rstmdb_instances_total` and
+ * `rstmdb_machines_total` are gauges despite the suffix (config.md `metrics`).
+ */
+
+export type Face = 'rcp' | 'http'
+
+/** Read at scrape time once recovery has finished. */
+export interface MetricSources {
+  engine: () => EngineStats
+  wal: () => WalStats
+  bus: () => BusStats
+}
+
+export interface Metrics {
+  readonly registry: Registry
+  /** storage, engine and bus exist only after recovery; until then their metrics are absent */
+  attach: (sources: MetricSources) => void
+  connectionOpened: (face: Face) => void
+  connectionClosed: (face: Face) => void
+  /** one request of `op`; code is the RCP error code, or null on success */
+  request: (face: Face, op: string, code: string | null, seconds: number) => void
+  /** Prometheus text format */
+  render: () => Promise<string>
+  readonly contentType: string
+}
+
+export function createMetrics (): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  let sources: MetricSources | null = null
+
+  const connectionsTotal = new Counter({ name: 'rstmdb_connections_total', help: 'Connections accepted', labelNames: ['face'], registers: [registry] })
+  const connectionsActive = new Gauge({ name: 'rstmdb_connections_active', help: 'Connections open now', labelNames: ['face'], registers: [registry] })
+  const requestsTotal = new Counter({ name: 'rstmdb_requests_total', help: 'Requests by operation and outcome', labelNames: ['face', 'op', 'status'], registers: [registry] })
+  const errorsTotal = new Counter({ name: 'rstmdb_errors_total', help: 'Failed requests by RCP error code', labelNames: ['face', 'code'], registers: [registry] })
+  const duration = new Histogram({
+    name: 'rstmdb_request_duration_seconds',
+    help: 'Request duration by operation, including the durability wait of writes',
+    labelNames: ['face', 'op'],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  })
+  for (const face of ['rcp', 'http'] as const) {
+    connectionsTotal.inc({ face }, 0)
+    connectionsActive.set({ face }, 0)
+  }
+
+  /** A gauge whose value is read from the sources at scrape time. */
+  function sampled (name: string, help: string, read: (s: MetricSources) => number | Array<[Record<string, string>, number]>): void {
+    new Gauge({ // eslint-disable-line no-new
+      name,
+      help,
+      labelNames: name === 'rstmdb_subscriptions_active' ? ['type'] : [],
+      registers: [registry],
+      collect () {
+        if (sources === null) return
+        const value = read(sources)
+        if (typeof value === 'number') this.set(value)
+        else for (const [labels, v] of value) this.set(labels, v)
+      },
+    })
+  }
+  /** A counter mirrored from a monotonic source value at scrape time. */
+  function mirrored (name: string, help: string, read: (s: MetricSources) => number): void {
+    let last = 0
+    new Counter({ // eslint-disable-line no-new
+      name,
+      help,
+      registers: [registry],
+      collect () {
+        if (sources === null) return
+        const value = read(sources)
+        if (value > last) this.inc(value - last)
+        last = Math.max(last, value)
+      },
+    })
+  }
+
+  sampled('rstmdb_subscriptions_active', 'Active subscriptions on both faces', s => {
+    const { instanceSubscriptions, allSubscriptions } = s.bus()
+    return [[{ type: 'instance' }, instanceSubscriptions], [{ type: 'all' }, allSubscriptions]]
+  })
+  mirrored('rstmdb_events_forwarded_total', 'Events handed to subscribers', s => s.bus().eventsForwarded)
+  sampled('rstmdb_instances_total', 'Live instances', s => s.engine().instances)
+  sampled('rstmdb_machines_total', 'Registered machine name+version pairs', s => s.engine().machines)
+  sampled('rstmdb_wal_entries', 'Records kept in WAL segments', s => s.wal().entry_count)
+  sampled('rstmdb_wal_segments', 'WAL segment files', s => s.wal().segment_count)
+  sampled('rstmdb_wal_size_bytes', 'Total size of the WAL segments', s => s.wal().total_size_bytes)
+  sampled('rstmdb_wal_latest_offset', 'Highest committed WAL offset', s => s.wal().latest_offset ?? 0)
+  mirrored('rstmdb_wal_bytes_written_total', 'Bytes written to the WAL', s => s.wal().io_stats.bytes_written)
+  mirrored('rstmdb_wal_bytes_read_total', 'Bytes read from the WAL', s => s.wal().io_stats.bytes_read)
+  mirrored('rstmdb_wal_writes_total', 'WAL write calls', s => s.wal().io_stats.writes)
+  mirrored('rstmdb_wal_reads_total', 'WAL read calls', s => s.wal().io_stats.reads)
+  mirrored('rstmdb_wal_fsyncs_total', 'WAL fsync calls', s => s.wal().io_stats.fsyncs)
+
+  return {
+    registry,
+    attach (s) { sources = s },
+    connectionOpened (face) {
+      connectionsTotal.inc({ face })
+      connectionsActive.inc({ face })
+    },
+    connectionClosed (face) { connectionsActive.dec({ face }) },
+    request (face, op, code, seconds) {
+      requestsTotal.inc({ face, op, status: code === null ? 'ok' : 'error' })
+      if (code !== null) errorsTotal.inc({ face, code })
+      duration.observe({ face, op }, seconds)
+    },
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+  }
+}

@@ -1,0 +1,36 @@
+import t from 'tap'
+import { SortedIds } from '../../src/engine/sorted-ids.js'
+import { prng } from './helpers.js'
+
+t.test('matches a sorted reference under random inserts and deletes', async (t) => {
+  const rnd = prng(99)
+  const ids = new SortedIds()
+  const ref = new Set<string>()
+  const sorted = () => [...ref].sort()
+  for (let i = 0; i < 20_000; i++) {
+    const id = `k${Math.floor(rnd() * 5000).toString(36)}`
+    if (rnd() < 0.65) {
+      ids.add(id)
+      ref.add(id)
+    } else {
+      ids.delete(id)
+      ref.delete(id)
+    }
+    if (i % 2500 === 0) t.same(ids.toArray(), sorted(), `step ${i}`)
+  }
+  const all = sorted()
+  t.equal(ids.size, all.length)
+  t.same(ids.toArray(), all)
+  for (let i = 0; i < 200; i++) {
+    const start = Math.floor(rnd() * (all.length + 10))
+    const limit = Math.floor(rnd() * 300)
+    if (ids.slice(start, limit).join() !== all.slice(start, start + limit).join()) t.fail(`slice ${start} ${limit}`)
+    const probe = `k${Math.floor(rnd() * 5000).toString(36)}`
+    const rank = all.filter((x) => x <= probe).length
+    if (ids.rankAfter(probe) !== rank) t.fail(`rank ${probe}`)
+  }
+  t.equal(ids.rankAfter(''), 0)
+  t.equal(ids.rankAfter('\uffff'), all.length)
+  t.same(new SortedIds().slice(0, 10), [])
+  t.equal(new SortedIds().rankAfter('a'), 0)
+})

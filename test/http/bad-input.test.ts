@@ -1,0 +1,70 @@
+import http from 'node:http'
+import t from 'tap'
+import { call, isProblem, putOrderMachine, startGateway, stopGateway } from './helpers.js'
+
+const server = await startGateway({ env: { RSTMDB_HTTP_BODY_LIMIT: '2048' } })
+t.teardown(() => stopGateway(server))
+const { base } = server
+await putOrderMachine(base)
+await call(base, 'POST', '/v1/instances', { json: { machine: 'order', version: 1, instance_id: 'x-1' } })
+
+/** A raw request, for paths fetch would normalize (dot segments). */
+function rawGet (path: string): Promise<{ status: number, body: any }> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: server.httpPort as number, path }, res => {
+      let text = ''
+      res.on('data', (d: Buffer) => { text += d.toString() })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }))
+    }).on('error', reject)
+  })
+}
+
+t.test('malformed JSON, wrong content type, oversized body', async t => {
+  const malformed = await call(base, 'POST', '/v1/instances/x-1/events', { raw: '{"event":', headers: { 'content-type': 'application/json' } })
+  t.equal(malformed.status, 400)
+  t.ok(isProblem(malformed.body, 400, 'BAD_REQUEST'))
+  t.match(malformed.headers.get('content-type'), /^application\/problem\+json/)
+  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+    const res = await call(base, 'POST', '/v1/instances/x-1/events', { raw: '{"event":"PAY"}', headers: { 'content-type': type } })
+    t.equal(res.status, 415, type)
+    t.ok(isProblem(res.body, 415, 'BAD_REQUEST'))
+  }
+  const noType = await call(base, 'POST', '/v1/compact', { raw: '{}' })
+  t.equal(noType.status, 415, 'a body without content type')
+  const big = await call(base, 'POST', '/v1/instances/x-1/events', { json: { event: 'PAY', payload: { s: 'x'.repeat(4096) } } })
+  t.equal(big.status, 413)
+  t.ok(isProblem(big.body, 413, 'BAD_REQUEST'))
+  for (const body of ['[]', '"x"', '42', 'null']) {
+    const res = await call(base, 'POST', '/v1/instances/x-1/events', { raw: body, headers: { 'content-type': 'application/json' } })
+    t.equal(res.status, 400, `body ${body}`)
+  }
+  const proto = await call(base, 'POST', '/v1/instances/x-1/events', { raw: '{"event":"PAY","__proto__":{"x":1}}', headers: { 'content-type': 'application/json' } })
+  t.equal(proto.status, 400, 'prototype poisoning is refused')
+})
+
+t.test('unknown routes and methods', async t => {
+  for (const [method, path] of [['GET', '/nope'], ['GET', '/v1'], ['POST', '/v1/machines'], ['PATCH', '/v1/instances/x-1']]) {
+    const res = await call(base, method, path)
+    t.equal(res.status, 404, `${method} ${path}`)
+    t.ok(isProblem(res.body, 404, 'NOT_FOUND'))
+  }
+})
+
+t.test('bad path, query and header values', async t => {
+  t.equal((await call(base, 'PUT', '/v1/machines/m/versions/0', { json: {} })).status, 400)
+  t.equal((await call(base, 'PUT', '/v1/machines/m/versions/1.5', { json: {} })).status, 400)
+  t.equal((await call(base, 'PUT', '/v1/machines/m/versions/99999999999', { json: {} })).status, 400)
+  const limit = await call(base, 'GET', '/v1/instances?limit=ten')
+  t.equal(limit.status, 400)
+  t.equal(limit.body.details.field, 'limit')
+  t.equal((await call(base, 'GET', `/v1/instances/${'é'.repeat(200)}`)).status, 400, 'id over 256 bytes')
+  t.equal((await call(base, 'GET', `/v1/instances/${'a'.repeat(2000)}`)).status, 404, 'an over-long path is no route')
+  t.equal((await call(base, 'GET', '/v1/info', { headers: { 'x-trace-id': 't'.repeat(300) } })).status, 400)
+  const dots = await rawGet('/v1/instances/..')
+  t.equal(dots.status, 404)
+  t.equal(dots.body.code, 'INSTANCE_NOT_FOUND', 'a ".." id reaches the route as an id')
+})
+
+t.test('the server is still healthy', async t => {
+  t.equal((await call(base, 'GET', '/readyz')).status, 200)
+})

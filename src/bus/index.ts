@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { RcpError } from '../../protocol/errors.js'
 import type { JsonObject, WalEntry } from '../../protocol/entries.js'
 import { validateParams } from '../../protocol/schemas.js'
-import { compileWatchAllFilter, type WatchAllFilter } from './filter.js'
+import { compileWatchAllFilter, type EventMatcher, type WatchAllFilter } from './filter.js'
 import type { SharedEvent } from './messages.js'
 import { createSubscription, type Subscription, type SubscriptionKind } from './subscription.js'
 import type { CommittedLog, CommittedRecord, Sink } from './types.js'
@@ -119,9 +119,10 @@ export function createBus (opts: BusOptions): Bus {
     function subscribe (kind: SubscriptionKind, params: JsonObject, instanceId?: string): Subscription {
       const fromOffset = params.from_offset as number | undefined
       checkFromOffset(fromOffset)
-      const match = kind === 'all'
+      // live events reach an instance subscription through byInstance already; catch-up reads every record
+      const match: EventMatcher = kind === 'all'
         ? compileWatchAllFilter(params as WatchAllFilter)
-        : () => true
+        : entry => entry.instance_id === instanceId
       const sub = createSubscription({
         id: `sub-${randomUUID()}`,
         kind,

@@ -70,7 +70,10 @@ export class Instances {
     const prev = this.byId.get(next.id)
     this.byId.set(next.id, next)
     if (prev && !prev.deleted) {
-      if (!next.deleted && prev.state === next.state && prev.machine === next.machine) return
+      if (!next.deleted && prev.machine === next.machine) {
+        if (prev.state !== next.state) this.move(prev, next.state)
+        return
+      }
       this.unindex(prev)
     } else if (prev) {
       this.tombstones.delete(prev.id)
@@ -86,6 +89,15 @@ export class Instances {
     m.all.add(r.id)
     idsFor(m.byState, r.state).add(r.id)
     idsFor(this.byState, r.state).add(r.id)
+  }
+
+  /** A live instance changed state: only the state indexes change. */
+  private move (prev: InstanceRecord, state: string): void {
+    const m = this.byMachine.get(prev.machine) as MachineIndex
+    dropId(m.byState, prev.state, prev.id)
+    idsFor(m.byState, state).add(prev.id)
+    dropId(this.byState, prev.state, prev.id)
+    idsFor(this.byState, state).add(prev.id)
   }
 
   private unindex (r: InstanceRecord): void {

@@ -17,43 +17,32 @@ export const MAX_GUARD_DEPTH = 256
 export const MAX_JSON_DEPTH = 64
 
 /**
- * Nesting depth of a JSON value (a scalar is 0, `{}` is 1) and an upper bound on the UTF-8
- * size of its JSON (a UTF-16 unit never takes more than 6 bytes, escaped), in one walk that
- * stops once the depth passes `limit`.
+ * Nesting depth of a JSON value (a scalar is 0, `{}` is 1, capped at `limit` + 1) and an
+ * upper bound on the UTF-8 size of its JSON (a UTF-16 unit never takes more than 6 bytes,
+ * escaped). Recursion stops one level past `limit`, so the stack stays shallow.
  */
 export function measureJson (value: unknown, limit: number = MAX_JSON_DEPTH): { depth: number, bytes: number } {
-  let depth = 0
-  let bytes = 0
-  const stack: Array<[unknown, number]> = [[value, 0]]
-  while (stack.length > 0) {
-    const [v, d] = stack.pop() as [unknown, number]
-    if (typeof v === 'string') {
-      bytes += 6 * v.length + 2
-      continue
-    }
-    if (v === null || typeof v !== 'object') {
-      bytes += 24
-      continue
-    }
-    const level = d + 1
-    if (level > depth) {
-      depth = level
-      if (depth > limit) break
-    }
-    bytes += 2
-    if (Array.isArray(v)) {
-      for (const item of v) {
-        bytes += 1
-        stack.push([item, level])
-      }
-    } else {
-      for (const k in v) {
-        bytes += 6 * k.length + 4
-        stack.push([(v as Record<string, unknown>)[k], level])
-      }
-    }
+  deepest = 0
+  const bytes = measure(value, 0, limit)
+  // past the limit the walk stopped counting: no bound then
+  return { depth: deepest, bytes: deepest > limit ? Infinity : bytes }
+}
+
+let deepest = 0
+
+function measure (v: unknown, level: number, limit: number): number {
+  if (typeof v === 'string') return 6 * v.length + 2
+  if (v === null || typeof v !== 'object') return 24
+  const depth = level + 1
+  if (depth > deepest) deepest = depth
+  if (depth > limit) return 0
+  let bytes = 2
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) bytes += 1 + measure(v[i], depth, limit)
+  } else {
+    for (const k in v) bytes += 6 * k.length + 4 + measure((v as Record<string, unknown>)[k], depth, limit)
   }
-  return { depth, bytes }
+  return bytes
 }
 
 /** Throws BAD_REQUEST when `value` nests deeper than MAX_JSON_DEPTH; returns its size bound. */

@@ -28,16 +28,6 @@ function objectParam (params: JsonObject, name: string): { value: JsonObject, by
   return { value, bytes: checkJson(value, name) }
 }
 
-// Upper bounds of ctx JSON sizes, so the record cap check rarely has to serialize.
-// Keyed by the immutable ctx objects themselves, so any engine may share it.
-const ctxBounds = new WeakMap<object, number>()
-
-function ctxBound (ctx: JsonObject): number {
-  let bound = ctxBounds.get(ctx)
-  if (bound === undefined) ctxBounds.set(ctx, bound = measureJson(ctx, Infinity).bytes)
-  return bound
-}
-
 export interface PutOptions {
   maxMachineVersions: number
   /** lets apply reuse the compiled definition of an entry this engine decided */
@@ -104,7 +94,6 @@ export function planCreate (view: View, params: JsonObject, ts: number, generate
   if (givenId === undefined) entry.instance_id_generated = true
   entry.ts = ts
   const ctxBytes = initial?.bytes ?? 2
-  ctxBounds.set(initialCtx, ctxBytes)
   const bytes = checkRecordSize(entry, ENTRY_OVERHEAD_BOUND + ctxBytes)
   return {
     entries: [entry],
@@ -159,9 +148,8 @@ export function planApply (view: View, params: JsonObject, ts: number): Plan {
   }
   const ctx = payload === null ? inst.ctx : { ...inst.ctx, ...payload }
   const payloadBytes = merge?.bytes ?? 4
-  // a shallow merge adds at most the payload's keys and values to the old ctx
-  const ctxBytes = payload === null ? ctxBound(ctx) : ctxBound(inst.ctx) + payloadBytes
-  ctxBounds.set(ctx, ctxBytes)
+  // the merged ctx is measured afresh: as cheap as the serialization the WAL does anyway
+  const ctxBytes = measureJson(ctx).bytes
   const entry = {
     type: 'apply_event',
     instance_id: id,
@@ -177,8 +165,6 @@ export function planApply (view: View, params: JsonObject, ts: number): Plan {
   if (key !== undefined) entry.idempotency_key = key
   entry.ts = ts
   const bytes = checkRecordSize(entry, ENTRY_OVERHEAD_BOUND + ctxBytes + payloadBytes)
-  // an exact record size also bounds the ctx inside it; keeps merged bounds from growing without end
-  if (bytes < ctxBytes) ctxBounds.set(ctx, bytes)
   return {
     entries: [entry],
     bytes,

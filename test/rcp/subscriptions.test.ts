@@ -102,30 +102,36 @@ t.test('replay then live while other connections write: no gap, no duplicate, in
   const server = await serverFor(t, { env: { RSTMDB_FSYNC_POLICY: 'never' } })
   const writers = ['w1', 'w2', 'w3']
   const w = await setup(t, server, writers)
-  await applyMany(w, 'w1', 300, 16)
+  const prewritten = await applyMany(w, 'w1', 300, 16)
+  const midOffset = prewritten[150]
   const conns = await Promise.all(writers.map(async () => await clientFor(t, server)))
-  const writing = Promise.all(writers.map(async (id, i) => await applyMany(conns[i], id, 300, 4)))
-
   const s = await clientFor(t, server)
-  const fromStart = resultOf(await s.request('WATCH_ALL', { from_offset: 1 })).subscription_id
-  const midOffset = (await walApplyOffsets(w))[150]
-  const fromMid = resultOf(await s.request('WATCH_ALL', { from_offset: midOffset, include_ctx: false })).subscription_id
-  const w2Only = resultOf(await s.request('WATCH_INSTANCE', { instance_id: 'w2', from_offset: 0 })).subscription_id
-  const live = resultOf(await s.request('WATCH_ALL', {}))
+  const early = resultOf(await s.request('WATCH_ALL', {}))
+  const writing = Promise.all(writers.map(async (id, i) => await applyMany(conns[i], id, 300, 2)))
+  // subscribed while the writers run, pipelined
+  const [fromStart, fromMid, w2Only, live] = (await Promise.all([
+    s.request('WATCH_ALL', { from_offset: 1 }),
+    s.request('WATCH_ALL', { from_offset: midOffset, include_ctx: false }),
+    s.request('WATCH_INSTANCE', { instance_id: 'w2', from_offset: 0 }),
+    s.request('WATCH_ALL', {}),
+  ])).map(r => resultOf(r))
   await writing
   const head = resultOf(await w.request('WAL_STATS')).latest_offset
-  await s.waitFor(m => m.type === 'event' && m.subscription_id === fromStart && m.wal_offset === head, 20_000)
-  await s.waitFor(m => m.type === 'event' && m.subscription_id === live.subscription_id && m.wal_offset === head, 20_000)
-  await s.waitFor(m => m.type === 'event' && m.subscription_id === fromMid && m.wal_offset === head, 20_000)
-
+  for (const sub of [early, fromStart, fromMid, live]) {
+    await s.waitFor(m => m.type === 'event' && m.subscription_id === sub.subscription_id && m.wal_offset === head, 20_000)
+  }
   const all = await walApplyOffsets(w)
   t.equal(all.length, 1200)
-  t.same(offsetsOf(s, fromStart), all, 'from_offset 1: every event exactly once, in order')
-  t.same(offsetsOf(s, fromMid), all.filter(o => o >= midOffset))
-  t.same(offsetsOf(s, live.subscription_id), all.filter(o => o > live.wal_offset), 'live: exactly the events after the subscribe')
+  t.same(offsetsOf(s, fromStart.subscription_id), all, 'from_offset 1: every event exactly once, in order')
+  t.same(offsetsOf(s, fromMid.subscription_id), all.filter(o => o >= midOffset))
+  t.same(offsetsOf(s, early.subscription_id), all.filter(o => o > early.wal_offset), 'subscribed before the writers: all of their events')
+  // live starts above the last appended offset at subscribe time, which may be past the committed head it reports
+  const liveGot = offsetsOf(s, live.subscription_id)
+  t.ok(liveGot.length > 0 && liveGot[0] > live.wal_offset)
+  t.same(liveGot, all.slice(all.indexOf(liveGot[0])), 'live: every event after the subscribe, in order')
   const w2 = await walApplyOffsets(w, 1, e => e.instance_id === 'w2')
-  await s.waitFor(m => m.type === 'event' && m.subscription_id === w2Only && m.wal_offset === w2[w2.length - 1])
-  t.same(offsetsOf(s, w2Only), w2)
+  await s.waitFor(m => m.type === 'event' && m.subscription_id === w2Only.subscription_id && m.wal_offset === w2[w2.length - 1])
+  t.same(offsetsOf(s, w2Only.subscription_id), w2)
 })
 
 t.test('overflow with a tiny queue and a reader that does not read; resuming loses nothing; compaction', async t => {

@@ -61,6 +61,12 @@ interface Pending {
   listener?: SubscriptionListener
 }
 
+/** One line: OpenSSL messages carry a code dump and a newline, their `reason` is the useful part. */
+function socketReason (err: Error & { reason?: unknown }): string {
+  if (typeof err.reason === 'string' && err.reason !== '') return `TLS error: ${err.reason}`
+  return err.message.replace(/\s+/g, ' ').trim()
+}
+
 function openSocket (options: ClientOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const { host, port } = options
@@ -91,7 +97,7 @@ function openSocket (options: ClientOptions): Promise<net.Socket> {
     }, CONNECT_TIMEOUT_MS)
     const onError = (err: Error): void => {
       clearTimeout(timer)
-      reject(new ClientError('CONNECTION_FAILED', err.message))
+      reject(new ClientError('CONNECTION_FAILED', socketReason(err)))
     }
     socket.once('error', onError)
     socket.once(connectEvent, () => {
@@ -168,7 +174,7 @@ function attach (socket: net.Socket, options: ClientOptions): RcpClient {
     })
     if (fatal !== null) fail(new ClientError('PROTOCOL_ERROR', `unreadable data from server (${fatal})`))
   })
-  socket.on('error', (err) => { failure ??= new ClientError('CONNECTION_FAILED', `connection lost: ${err.message}`) })
+  socket.on('error', (err) => { failure ??= new ClientError('CONNECTION_FAILED', `connection lost: ${socketReason(err)}`) })
   socket.on('close', () => {
     closed = true
     const err = failure ?? new ClientError('CONNECTION_FAILED', 'connection closed by server')

@@ -33,13 +33,22 @@ export interface Connection {
  */
 const MAX_IN_FLIGHT = 1024
 const MAX_UNSENT_BYTES = 1024 * 1024
+/**
+ * Ops whose results are fresh objects of up to 16 MiB that exist only once the op
+ * completes; only this many are in flight per connection, so a pipeline of them
+ * cannot pile up gigabytes before the first is written.
+ */
+const BULKY_OPS: ReadonlySet<string> = new Set(['WAL_READ'])
+const MAX_BULKY_IN_FLIGHT = 2
 
 interface Inbound { mode: WireMode, payload: Buffer }
 
 /** One response's place in the connection's output order. */
 interface Slot {
-  /** the encoded response, once decided */
-  bytes: Buffer | null
+  reply: Reply
+  decided: boolean
+  outcome: OpOutcome | null
+  error: RcpError | null
   /** runs right after the response was handed to the socket (subscription start, BYE close) */
   after?: () => void
 }
@@ -67,6 +76,8 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
   /** responses in request order; the head leaves first */
   const slots: Slot[] = []
   let pumping = false
+  /** BULKY_OPS requests decided but not answered yet */
+  let bulky = 0
   let flushing = false
   let paused = false
   let lastInbound = Date.now()
@@ -82,7 +93,7 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
   })
 
   socket.on('drain', () => {
-    pump()
+    flushSlots()
     for (const waiter of drainWaiters.splice(0)) waiter()
   })
 
@@ -119,24 +130,30 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
     }
   }
 
-  function settle (slot: Slot, reply: Reply, op: string, started: bigint, outcome: OpOutcome | null, err: unknown): void {
-    let error: RcpError | null = null
+  function settle (slot: Slot, op: string, started: bigint, outcome: OpOutcome | null, err: unknown): void {
     if (outcome === null) {
-      error = toRcpError(err)
-      if (error !== err) opts.logger.error({ err }, 'request failed unexpectedly')
+      slot.error = toRcpError(err)
+      if (slot.error !== err) opts.logger.error({ err }, 'request failed unexpectedly')
     }
-    opts.onRequest?.(op, error?.code ?? null, Number(process.hrtime.bigint() - started) / 1e9)
-    slot.bytes = encode(reply, outcome, error)
+    if (BULKY_OPS.has(op)) bulky--
+    opts.onRequest?.(op, slot.error?.code ?? null, Number(process.hrtime.bigint() - started) / 1e9)
+    slot.outcome = outcome
+    slot.decided = true
     flushSlots()
   }
 
-  /** Writes every decided response at the head of the order (rcp.md §3.3). */
+  const roomToWrite = (): boolean => socket.writableLength < MAX_UNSENT_BYTES
+
+  /**
+   * Writes every decided response at the head of the order (rcp.md §3.3). A response
+   * is serialized only when the socket has room, so unsent output stays bounded.
+   */
   function flushSlots (): void {
     if (flushing) return
     flushing = true
-    while (slots.length > 0 && slots[0].bytes !== null) {
+    while (slots.length > 0 && slots[0].decided && (roomToWrite() || socket.destroyed)) {
       const slot = slots.shift() as Slot
-      if (!socket.destroyed) socket.write(slot.bytes as Buffer)
+      if (!socket.destroyed) socket.write(encode(slot.reply, slot.outcome, slot.error))
       slot.after?.()
     }
     flushing = false
@@ -148,7 +165,7 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
   function pump (): void {
     if (pumping) return
     pumping = true
-    while (!closing && inboxHead < inbox.length && slots.length < MAX_IN_FLIGHT && socket.writableLength < MAX_UNSENT_BYTES) {
+    while (!closing && inboxHead < inbox.length && slots.length < MAX_IN_FLIGHT && roomToWrite() && bulky < MAX_BULKY_IN_FLIGHT) {
       const next = inbox[inboxHead]
       inbox[inboxHead++] = undefined as unknown as Inbound
       handle(next.mode, next.payload)
@@ -158,7 +175,7 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
       inboxHead = 0
     }
     pumping = false
-    const blocked = inboxHead < inbox.length || slots.length >= MAX_IN_FLIGHT || socket.writableLength >= MAX_UNSENT_BYTES
+    const blocked = inboxHead < inbox.length || slots.length >= MAX_IN_FLIGHT || !roomToWrite()
     if (blocked && !paused) {
       paused = true
       socket.pause()
@@ -170,29 +187,28 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
 
   function handle (mode: WireMode, payload: Buffer): void {
     const started = process.hrtime.bigint()
-    const slot: Slot = { bytes: null }
+    const slot: Slot = { reply: { id: '', mode }, decided: false, outcome: null, error: null }
     slots.push(slot)
     let op = ''
-    let reply: Reply = { id: '', mode }
     let work: OpOutcome | Promise<OpOutcome>
     try {
       const envelope = validateEnvelope(parseMessage(payload))
       op = envelope.op
-      reply = { id: envelope.id, mode, traceId: envelope.trace_id }
+      slot.reply = { id: envelope.id, mode, traceId: envelope.trace_id }
+      if (BULKY_OPS.has(op)) bulky++
       work = run(envelope.op, envelope.params, mode, slot)
     } catch (err) {
-      if (err instanceof EnvelopeError) reply = { id: err.id, mode, traceId: err.traceId }
-      settle(slot, reply, op, started, null, err)
+      if (err instanceof EnvelopeError) slot.reply = { id: err.id, mode, traceId: err.traceId }
+      settle(slot, op, started, null, err)
       return
     }
     if (work instanceof Promise) {
-      const r = reply
       work.then(
-        outcome => settle(slot, r, op, started, outcome, null),
-        err => settle(slot, r, op, started, null, err),
+        outcome => settle(slot, op, started, outcome, null),
+        err => settle(slot, op, started, null, err),
       )
     } else {
-      settle(slot, reply, op, started, work, null)
+      settle(slot, op, started, work, null)
     }
   }
 

@@ -174,9 +174,9 @@ export function makeCerts (): Certs {
 /**
  * A loopback server speaking just enough RCP to put the CLI in situations a correct
  * server never creates: `answer` returns the messages to send back (raw Buffers are sent
- * as they are), or 'close' to drop the connection.
+ * as they are, 'close' ends the connection there), or 'close' to drop the connection at once.
  */
-export async function startFakeServer (t: Teardown, answer: (request: JsonObject) => Array<JsonObject | Buffer> | 'close'): Promise<string> {
+export async function startFakeServer (t: Teardown, answer: (request: JsonObject) => Array<JsonObject | Buffer | 'close'> | 'close'): Promise<string> {
   const sockets = new Set<net.Socket>()
   const server = net.createServer((socket) => {
     sockets.add(socket)
@@ -190,7 +190,10 @@ export async function startFakeServer (t: Teardown, answer: (request: JsonObject
           socket.destroy()
           return
         }
-        for (const message of reply) socket.write(Buffer.isBuffer(message) ? message : encodeMessage(message, mode))
+        for (const message of reply) {
+          if (message === 'close') socket.end()
+          else socket.write(Buffer.isBuffer(message) ? message : encodeMessage(message, mode))
+        }
       })
     })
   })

@@ -166,6 +166,8 @@ export async function buildGateway (opts: Pick<GatewayOptions, 'bodyLimit' | 'co
   })
 
   app.addHook('onResponse', async (request, reply) => {
+    // an upgrade refused before the WebSocket plugin saw it (401, 503): the socket is ours to end
+    if (request.headers.upgrade !== undefined && !request.ws) (request.raw.socket as Socket & { destroySoon: () => void }).destroySoon()
     const op = request.routeOptions.config.op
     if (op !== undefined && !request.ws) ctx.metrics.request('http', op, request.errorCode, reply.elapsedTime / 1000)
     request.log.info({

@@ -11,7 +11,6 @@ export interface Settings {
   /** `host:port` as shown by the REPL banner */
   address: string
   json: boolean
-  verbose: boolean
 }
 
 type Env = Record<string, string | undefined>
@@ -71,7 +70,6 @@ export function resolveSettings (globals: Globals, env: Env): Settings {
     }
   }
 
-  const verbose = globals.verbose === true
   return {
     connection: {
       host: address.host,
@@ -79,12 +77,11 @@ export function resolveSettings (globals: Globals, env: Env): Settings {
       tls,
       token: text('token', 'RSTMDB_TOKEN'),
       wireMode: wireMode(text('wire-mode') ?? 'binary'),
-      trace: verbose
+      trace: globals.verbose === true
         ? (direction, message) => { process.stderr.write(JSON.stringify({ [direction]: message }) + '\n') }
         : undefined,
     },
     address: formatAddress(address),
     json: globals.json === true,
-    verbose,
   }
 }

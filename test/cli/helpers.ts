@@ -92,26 +92,33 @@ export function runCli (args: string[], options: CliOptions = {}): Promise<CliRe
   return finished(child)
 }
 
-export function spawnCli (args: string[], options: CliOptions = {}): ChildProcess & { output: { stdout: string, stderr: string } } {
+export type CliProcess = ChildProcess & {
+  output: { stdout: string, stderr: string }
+  /** settles on 'close', which may come before anyone waits for it */
+  done: Promise<CliResult>
+}
+
+export function spawnCli (args: string[], options: CliOptions = {}): CliProcess {
   const child = spawn(process.execPath, [CLI_MAIN, ...args], {
     env: { ...cleanEnv(), HOME: tempDir('rstmdb-cli-home-'), ...options.env },
     cwd: options.cwd,
     stdio: ['pipe', 'pipe', 'pipe'],
-  }) as ChildProcess & { output: { stdout: string, stderr: string } }
+  }) as CliProcess
   child.output = { stdout: '', stderr: '' }
   child.stdout?.on('data', (chunk: Buffer) => { child.output.stdout += chunk.toString() })
   child.stderr?.on('data', (chunk: Buffer) => { child.output.stderr += chunk.toString() })
+  child.done = new Promise((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal, ...child.output }))
+  })
   return child
 }
 
-export function finished (child: ChildProcess & { output: { stdout: string, stderr: string } }): Promise<CliResult> {
-  return new Promise((resolve) => {
-    child.once('close', (code, signal) => resolve({ code, signal, ...child.output }))
-  })
+export async function finished (child: CliProcess): Promise<CliResult> {
+  return await child.done
 }
 
 /** Resolves once `stream` of the child has printed something matching `pattern`. */
-export function waitForOutput (child: ChildProcess & { output: { stdout: string, stderr: string } }, stream: 'stdout' | 'stderr', pattern: RegExp): Promise<string> {
+export function waitForOutput (child: CliProcess, stream: 'stdout' | 'stderr', pattern: RegExp): Promise<string> {
   return new Promise((resolve, reject) => {
     const check = (): boolean => {
       const text = child.output[stream]
@@ -124,7 +131,7 @@ export function waitForOutput (child: ChildProcess & { output: { stdout: string,
     const onData = (): void => { if (check()) source?.off('data', onData) }
     // registered after the collector, so the collected text already includes this chunk
     source?.on('data', onData)
-    child.once('close', () => {
+    void child.done.then(() => {
       if (!check()) reject(new Error(`${stream} never matched ${String(pattern)}:\n${child.output[stream]}\nstderr: ${child.output.stderr}`))
     })
   })

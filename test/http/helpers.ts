@@ -110,8 +110,9 @@ export function refusedUpgrade (url: string, headers: Record<string, string> = {
     const ws = new WebSocket(url, { headers })
     ws.on('open', () => { ws.close(); reject(new Error('upgrade was accepted')) })
     ws.on('error', () => {})
-    ws.on('unexpected-response', (_req, res) => {
+    ws.on('unexpected-response', (req, res) => {
       let text = ''
+      res.on('close', () => req.destroy())
       res.on('data', (d: Buffer) => { text += d.toString() })
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) }))
     })

@@ -1,0 +1,154 @@
+import http from 'node:http'
+import WebSocket from 'ws'
+import { connect } from '../test/support/rcp-client.js'
+import { spawn } from 'node:child_process'
+import net from 'node:net'
+import { MAIN, removeDir, tempDir } from '../test/support/server.js'
+
+/**
+ * `node dist/bench/http.js [seconds]`: REST APPLY_EVENT throughput and latency at
+ * 1/16/64 keep-alive connections next to the same load over RCP, then WebSocket
+ * fan-out to 100 and 1,000 subscribers (commit = the write's response, to delivery).
+ */
+const SECONDS = Number(process.argv[2] ?? 3)
+const LOOP = { states: ['a'], initial: 'a', transitions: [{ from: 'a', event: 'TICK', to: 'a' }] }
+
+function percentile (sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
+}
+const ms = (n: number): string => `${n.toFixed(2)} ms`
+
+function post (agent: http.Agent, port: number, path: string, body: unknown): Promise<number> {
+  const data = JSON.stringify(body)
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method: path.startsWith('/v1/machines') ? 'PUT' : 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, res => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode ?? 0))
+    })
+    req.on('error', reject)
+    req.end(data)
+  })
+}
+
+async function run (connections: number, step: (worker: number) => Promise<void>): Promise<{ rate: number, p50: number, p99: number }> {
+  const latencies: number[] = []
+  const until = performance.now() + SECONDS * 1000
+  await Promise.all(Array.from({ length: connections }, async (_, worker) => {
+    while (performance.now() < until) {
+      const start = performance.now()
+      await step(worker)
+      latencies.push(performance.now() - start)
+    }
+  }))
+  latencies.sort((a, b) => a - b)
+  return { rate: latencies.length / SECONDS, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) }
+}
+
+async function freePort (): Promise<number> {
+  const probe = net.createServer()
+  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as net.AddressInfo
+  await new Promise(resolve => probe.close(resolve))
+  return port
+}
+
+// request logs off (level warn), so the figures are the gateway's and not the log pipe's
+const [port, rcpPort] = [await freePort(), await freePort()]
+const dataDir = tempDir('rstmdb-bench-')
+const child = spawn(process.execPath, [MAIN], {
+  env: {
+    PATH: process.env.PATH ?? '',
+    RSTMDB_DATA: dataDir,
+    RSTMDB_BIND: `127.0.0.1:${rcpPort}`,
+    RSTMDB_HTTP_BIND: `127.0.0.1:${port}`,
+    RSTMDB_LOG_LEVEL: 'warn',
+    RSTMDB_SUBSCRIPTION_QUEUE_LIMIT: '100000',
+  },
+  stdio: 'inherit',
+})
+for (let i = 0; i < 200; i++) {
+  const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(r => r.ok, () => false)
+  if (ready) break
+  await new Promise(resolve => setTimeout(resolve, 50))
+}
+const server = { rcpPort }
+const setup = new http.Agent({ keepAlive: true })
+await post(setup, port, '/v1/machines/loop/versions/1', LOOP)
+for (let i = 0; i < 64; i++) await post(setup, port, '/v1/instances', { machine: 'loop', version: 1, instance_id: `i-${i}` })
+
+process.stdout.write(`APPLY_EVENT, ${SECONDS} s per row, fsync every_write\n`)
+for (const connections of [1, 16, 64]) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections })
+  const rest = await run(connections, async w => {
+    const status = await post(agent, port, `/v1/instances/i-${w}/events`, { event: 'TICK', payload: { w } })
+    if (status !== 200) throw new Error(`status ${status}`)
+  })
+  agent.destroy()
+  const clients = await Promise.all(Array.from({ length: connections }, () => connect({ port: server.rcpPort, mode: 'jsonl' })))
+  const rcp = await run(connections, async w => {
+    const res = await clients[w].request('APPLY_EVENT', { instance_id: `i-${w}`, event: 'TICK', payload: { w } })
+    if (res.status !== 'ok') throw new Error(JSON.stringify(res))
+    clients[w].messages.length = 0
+  })
+  for (const c of clients) c.close()
+  process.stdout.write(`  ${String(connections).padStart(2)} conn  REST ${rest.rate.toFixed(0).padStart(6)}/s p50 ${ms(rest.p50)} p99 ${ms(rest.p99)}` +
+    `  |  RCP ${rcp.rate.toFixed(0).padStart(6)}/s p50 ${ms(rcp.p50)} p99 ${ms(rcp.p99)}  |  REST/RCP ${(100 * rest.rate / rcp.rate).toFixed(0)} %\n`)
+}
+
+process.stdout.write('WebSocket fan-out (WATCH_ALL, include_ctx=false), 50 sequential REST writes\n')
+for (const subscribers of [100, 1000]) {
+  const arrivals = new Map<number, number[]>()
+  const sockets = await Promise.all(Array.from({ length: subscribers }, () => new Promise<WebSocket>((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/watch?machines=loop&include_ctx=false`)
+    ws.on('message', (data: Buffer) => {
+      const at = performance.now()
+      const m = JSON.parse(data.toString())
+      if (m.id === 'open') return resolve(ws)
+      if (m.type !== 'event') return
+      let list = arrivals.get(m.wal_offset)
+      if (list === undefined) arrivals.set(m.wal_offset, list = [])
+      list.push(at)
+    })
+    ws.on('error', reject)
+  })))
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  // per write: when it was sent, and when its response (the commit acknowledgement) arrived
+  const writes = new Map<number, { sent: number, acked: number }>()
+  for (let i = 0; i < 50; i++) {
+    const sent = performance.now()
+    const offset = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/v1/instances/i-0/events', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, res => {
+        let text = ''
+        res.on('data', (d: Buffer) => { text += d.toString() })
+        res.on('end', () => resolve(JSON.parse(text).wal_offset))
+      })
+      req.on('error', reject)
+      req.end(JSON.stringify({ event: 'TICK' }))
+    })
+    writes.set(offset, { sent, acked: performance.now() })
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+  for (let i = 0; i < 200 && [...writes.keys()].some(o => (arrivals.get(o)?.length ?? 0) < subscribers); i++) {
+    await new Promise(resolve => setTimeout(resolve, 25))
+  }
+  // events and the response leave after the same commit, so the events often arrive first:
+  // commit→delivery is measured from the send, next to the response time of the same writes
+  const delivery: number[] = []
+  const acks: number[] = []
+  for (const [offset, { sent, acked }] of writes) {
+    acks.push(acked - sent)
+    for (const arrival of arrivals.get(offset) ?? []) delivery.push(arrival - sent)
+  }
+  delivery.sort((a, b) => a - b)
+  acks.sort((a, b) => a - b)
+  process.stdout.write(`  S=${String(subscribers).padStart(4)}  deliveries ${delivery.length}/${50 * subscribers}` +
+    `  write sent→response p50 ${ms(percentile(acks, 0.5))} p99 ${ms(percentile(acks, 0.99))}` +
+    `  write sent→last subscriber p50 ${ms(percentile(delivery, 0.5))} p99 ${ms(percentile(delivery, 0.99))}\n`)
+  agent.destroy()
+  for (const ws of sockets) ws.terminate()
+}
+
+setup.destroy()
+child.kill('SIGTERM')
+await new Promise(resolve => child.once('exit', resolve))
+removeDir(dataDir)

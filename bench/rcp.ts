@@ -109,7 +109,7 @@ async function runWorker (input: WorkerInput): Promise<void> {
   }
 
   port.on('message', (message: ToWorker) => {
-    phase(message.phase).then(result => port.postMessage(result, [(result as { latencies: Float64Array }).latencies.buffer]), err => { throw err })
+    phase(message.phase).then(result => port.postMessage(result, [(result as { latencies: Float64Array }).latencies.buffer as ArrayBuffer]), err => { throw err })
   })
 }
 

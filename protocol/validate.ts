@@ -36,7 +36,14 @@ function compile (params: TSchema): CompiledOp {
   return compiled
 }
 
-const COMPILED = new Map<string, CompiledOp>(Object.entries(OPS).map(([op, spec]) => [op, compile(spec.params)]))
+// compiled on first use: a CLI process that never validates should not pay for every schema
+const COMPILED = new Map<string, CompiledOp>()
+
+function compiledFor (op: string): CompiledOp | undefined {
+  let compiled = COMPILED.get(op)
+  if (compiled === undefined && isOpName(op)) COMPILED.set(op, compiled = compile(OPS[op].params))
+  return compiled
+}
 
 /**
  * Validates `params` of `op`. Returns them with `null` (or absent) params turned into
@@ -48,7 +55,7 @@ const COMPILED = new Map<string, CompiledOp>(Object.entries(OPS).map(([op, spec]
  * validates each with validateParams(subOp, params).
  */
 export function validateParams (op: string, params: unknown): JsonObject {
-  const compiled = COMPILED.get(op)
+  const compiled = compiledFor(op)
   if (compiled === undefined) throw new RcpError('BAD_REQUEST', `unknown op: ${String(op)}`, { op })
   if (params === null || params === undefined) params = {}
   if (!compiled.check.Check(params)) throw paramError(compiled.check, params)

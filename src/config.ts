@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { isIPv6 } from 'node:net'
+import { formatAddress, parseAddress, type Address } from '../protocol/address.js'
 import { resolve } from 'node:path'
 import { parseDocument } from 'yaml'
 import { formatFsyncPolicy, type FsyncPolicy } from '../storage/index.js'
@@ -10,7 +10,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-export interface Address { host: string, port: number }
+export { formatAddress, type Address }
 
 export { formatFsyncPolicy, type FsyncPolicy }
 
@@ -176,23 +176,12 @@ const tokenHashes: Kind = {
   format: (hashes: string[]) => hashes.length
 }
 
-export function parseAddress (raw: string): Address {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(raw.trim())
-  const v6 = match?.[1]
-  const host = v6 ?? match?.[2]
-  const port = Number(match?.[3])
-  if (host === undefined || (v6 !== undefined && !isIPv6(v6)) || port > 65535) {
-    return fail(`expected host:port or [ipv6]:port with a port from 0 to 65535, got ${show(raw)}`)
-  }
-  return { host, port }
+function address (raw: string): Address {
+  return parseAddress(raw) ?? fail(`expected host:port or [ipv6]:port with a port from 0 to 65535, got ${show(raw)}`)
 }
 
-export function formatAddress ({ host, port }: Address): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
-
-const address: Kind = {
-  parse: (raw) => typeof raw === 'string' ? parseAddress(raw) : fail(`expected host:port, got ${show(raw)}`),
+const addressKind: Kind = {
+  parse: (raw) => typeof raw === 'string' ? address(raw) : fail(`expected host:port, got ${show(raw)}`),
   format: formatAddress
 }
 
@@ -224,7 +213,7 @@ const isBareLevel = (value: string): boolean => (LOG_LEVELS as readonly string[]
 
 /** Every key of config.md §2: this one table drives defaults, the YAML file, env and the startup log. */
 const KEYS: readonly KeySpec[] = [
-  { key: 'network.bind_addr', env: 'RSTMDB_BIND', kind: address, default: '127.0.0.1:7401' },
+  { key: 'network.bind_addr', env: 'RSTMDB_BIND', kind: addressKind, default: '127.0.0.1:7401' },
   { key: 'network.idle_timeout_secs', env: 'RSTMDB_IDLE_TIMEOUT', kind: integer(0, Math.floor(MAX_TIMER_MS / 1000)), default: 300 },
   { key: 'network.max_connections', env: 'RSTMDB_MAX_CONNECTIONS', kind: integer(1), default: 1000 },
   { key: 'storage.data_dir', env: 'RSTMDB_DATA', kind: path, default: './data' },
@@ -247,13 +236,13 @@ const KEYS: readonly KeySpec[] = [
   { key: 'compaction.size_threshold_mb', env: 'RSTMDB_COMPACT_SIZE_MB', kind: integer(0), default: 100 },
   { key: 'compaction.min_interval_secs', env: 'RSTMDB_COMPACT_INTERVAL', kind: integer(0), default: 60 },
   { key: 'metrics.enabled', env: 'RSTMDB_METRICS_ENABLED', kind: boolean, default: false },
-  { key: 'metrics.bind_addr', env: 'RSTMDB_METRICS_BIND', kind: address, default: '127.0.0.1:9090' },
+  { key: 'metrics.bind_addr', env: 'RSTMDB_METRICS_BIND', kind: addressKind, default: '127.0.0.1:9090' },
   { key: 'metrics.require_auth', env: 'RSTMDB_METRICS_REQUIRE_AUTH', kind: boolean, default: false },
   { key: 'logging.level', env: 'RSTMDB_LOG_LEVEL', kind: oneOf(LOG_LEVELS), default: 'info', envFallback: { name: 'RUST_LOG', when: isBareLevel } },
   { key: 'logging.format', env: 'RSTMDB_LOG_FORMAT', kind: oneOf(['json', 'pretty']), default: 'json' },
   { key: 'subscriptions.queue_limit', env: 'RSTMDB_SUBSCRIPTION_QUEUE_LIMIT', kind: integer(1), default: 10000 },
   { key: 'http.enabled', env: 'RSTMDB_HTTP_ENABLED', kind: boolean, default: true },
-  { key: 'http.bind_addr', env: 'RSTMDB_HTTP_BIND', kind: address, default: '127.0.0.1:8080' },
+  { key: 'http.bind_addr', env: 'RSTMDB_HTTP_BIND', kind: addressKind, default: '127.0.0.1:8080' },
   { key: 'http.body_limit', env: 'RSTMDB_HTTP_BODY_LIMIT', kind: integer(1), default: 16777216 },
   { key: 'http.cors_origins', env: 'RSTMDB_HTTP_CORS_ORIGINS', kind: strings, default: [] }
 ]

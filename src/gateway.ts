@@ -121,6 +121,8 @@ export async function buildGateway (opts: Pick<GatewayOptions, 'bodyLimit' | 'co
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // router and id errors (414 path parameter too long, bad URL encoding) as problems too
+    frameworkErrors: (err, request, reply) => { sendProblem(request, reply, err) },
   }
   const app = Fastify(fastifyOptions)
   app.decorateRequest('errorCode', null)

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { WireMode } from '../../protocol/codec.js'
-import { ConfigError, formatAddress, parseAddress } from '../config.js'
+import { formatAddress, parseAddress } from '../../protocol/address.js'
 import type { ClientOptions, TlsOptions } from './client.js'
 import { ClientError, UsageError } from './errors.js'
 
@@ -42,13 +42,8 @@ export function resolveSettings (globals: Globals, env: Env): Settings {
     (globals[name] as string | undefined) ?? (envName === undefined ? undefined : env[envName])
 
   const server = text('server', 'RSTMDB_SERVER') ?? '127.0.0.1:7401'
-  let address
-  try {
-    address = parseAddress(server)
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(`invalid --server: ${err.message}`)
-    throw err
-  }
+  const address = parseAddress(server)
+  if (address === null) throw new UsageError(`invalid --server: expected host:port or [ipv6]:port with a port from 0 to 65535, got '${server}'`)
 
   const caCert = text('ca-cert', 'RSTMDB_CA_CERT')
   const clientCert = text('client-cert', 'RSTMDB_CLIENT_CERT')

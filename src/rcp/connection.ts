@@ -43,6 +43,18 @@ const MAX_BULKY_IN_FLIGHT = 2
 
 interface Inbound { mode: WireMode, payload: Buffer }
 
+let timeMs = 0
+let timeText = ''
+/** meta.server_time: RFC 3339 UTC with milliseconds, formatted once per millisecond */
+function serverTime (): string {
+  const now = Date.now()
+  if (now !== timeMs) {
+    timeMs = now
+    timeText = new Date(now).toISOString()
+  }
+  return timeText
+}
+
 /** One response's place in the connection's output order. */
 interface Slot {
   reply: Reply
@@ -108,7 +120,7 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
     : null
 
   function meta (walOffset: number, traceId?: string): JsonObject {
-    const m: JsonObject = { server_time: new Date().toISOString(), leader: true, wal_offset: walOffset }
+    const m: JsonObject = { server_time: serverTime(), leader: true, wal_offset: walOffset }
     if (traceId !== undefined) m.trace_id = traceId
     return m
   }
@@ -145,6 +157,21 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
   const roomToWrite = (): boolean => socket.writableLength < MAX_UNSENT_BYTES
 
   /**
+   * Responses settled in the same tick (a group commit wakes many) leave in one
+   * write instead of one syscall each.
+   */
+  let corked = false
+  function uncorkLater (): void {
+    if (corked) return
+    corked = true
+    socket.cork()
+    process.nextTick(() => {
+      corked = false
+      socket.uncork()
+    })
+  }
+
+  /**
    * Writes every decided response at the head of the order (rcp.md §3.3). A response
    * is serialized only when the socket has room, so unsent output stays bounded.
    */
@@ -153,7 +180,10 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
     flushing = true
     while (slots.length > 0 && slots[0].decided && (roomToWrite() || socket.destroyed)) {
       const slot = slots.shift() as Slot
-      if (!socket.destroyed) socket.write(encode(slot.reply, slot.outcome, slot.error))
+      if (!socket.destroyed) {
+        uncorkLater()
+        socket.write(encode(slot.reply, slot.outcome, slot.error))
+      }
       slot.after?.()
     }
     flushing = false

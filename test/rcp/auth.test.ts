@@ -2,12 +2,13 @@ import t from 'tap'
 import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { tempDir } from '../support/server.js'
+import { removeDir, tempDir } from '../support/server.js'
 import { clientFor, errorOf, resultOf, serverFor, within } from './helpers.js'
 
 const sha = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex')
 
 const secretsDir = tempDir('rstmdb-secrets-')
+t.teardown(() => removeDir(secretsDir))
 const secretsFile = path.join(secretsDir, 'tokens')
 writeFileSync(secretsFile, `# team tokens\n\n   ${sha('from-file')}  \n# ${sha('commented-out')}\n`)
 

@@ -31,6 +31,7 @@ COPY --from=build /app/dist/routes ./dist/routes
 COPY package.json ./
 COPY openapi ./openapi
 RUN mkdir -p /var/lib/rstmdb && chown node:node /var/lib/rstmdb \
+    && chmod +x dist/src/main.js dist/src/cli/main.js \
     && ln -s /app/dist/src/main.js /usr/local/bin/rstmdb \
     && ln -s /app/dist/src/cli/main.js /usr/local/bin/rstmdb-cli
 # the official image's unprivileged user (uid 1000)

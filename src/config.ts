@@ -4,6 +4,7 @@ import { formatAddress, parseAddress, type Address } from '../protocol/address.j
 import { resolve } from 'node:path'
 import { parseDocument } from 'yaml'
 import { formatFsyncPolicy, type FsyncPolicy } from '../storage/index.js'
+import type { CompactionSection, StorageSection } from './ops/options.js'
 
 /** A configuration problem that stops startup: main prints the message to stderr and exits 1. */
 export class ConfigError extends Error {
@@ -19,15 +20,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 export type LogFormat = 'json' | 'pretty'
 
 export interface NetworkConfig { bind_addr: Address, idle_timeout_secs: number, max_connections: number }
-export interface StorageConfig {
-  data_dir: string
-  wal_segment_size_mb: number
-  fsync_policy: FsyncPolicy
-  max_machine_versions: number
-  skip_corrupt_records: boolean
-  idempotency_ttl_secs: number
-  idempotency_max_keys: number
-}
+export type StorageConfig = StorageSection
 export interface AuthConfig { required: boolean, token_hashes: string[], secrets_file: string | null }
 export interface TlsConfig {
   enabled: boolean
@@ -36,12 +29,7 @@ export interface TlsConfig {
   require_client_cert: boolean
   client_ca_path: string | null
 }
-export interface CompactionConfig {
-  enabled: boolean
-  events_threshold: number
-  size_threshold_mb: number
-  min_interval_secs: number
-}
+export type CompactionConfig = CompactionSection
 export interface MetricsConfig { enabled: boolean, bind_addr: Address, require_auth: boolean }
 export interface LoggingConfig { level: LogLevel, format: LogFormat }
 export interface SubscriptionsConfig { queue_limit: number }

@@ -159,6 +159,7 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
       }
     } catch {
       // the WAL could not be read: tell the client where to resume rather than skip silently
+      shutdownExamined = cursor - 1
       closing = true
     } finally {
       reading = false

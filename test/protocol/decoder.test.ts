@@ -2,6 +2,7 @@ import t from 'tap'
 import { createMessageDecoder, parseMessage, type FatalReason, type WireMode } from '../../protocol/codec.js'
 import { encodeFrame, FRAME_HEADER_BYTES } from '../../protocol/frame.js'
 import { EnvelopeError } from '../../protocol/validate.js'
+import { prng } from '../support/prng.js'
 
 const MiB = 1024 * 1024
 
@@ -34,17 +35,6 @@ function header (fields: { magic?: string, version?: number, flags?: number, hea
   return h
 }
 
-/** mulberry32: a small seeded PRNG so random splits are reproducible */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const PING = Buffer.from('{"type":"request","id":"1","op":"PING"}')
 

@@ -151,16 +151,22 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
 
   async function compactSegments (): Promise<SegmentCompaction> {
     const s0 = snapshots.length > 1 ? snapshots[1].header.last_sequence : 0
-    let minPin = Infinity
-    for (const p of pins) minPin = Math.min(minPin, p.sequence)
+    const minPin = (): number => {
+      let min = Infinity
+      for (const p of pins) min = Math.min(min, p.sequence)
+      return min
+    }
     let deleted = 0
     let reclaimed = 0
     while (state.segments.length > 1) {
       const seg = state.segments[0]
-      if (seg.lastSeq > s0 || (seg.records > 0 && seg.lastSeq >= minPin)) break
+      if (seg.lastSeq > s0) break
       const { size } = await fs.promises.stat(seg.path)
-      await fs.promises.rm(seg.path)
+      // pins are checked and the segment leaves the list in the same turn, so a
+      // subscriber that pinned during the await above is honoured
+      if (seg.records > 0 && seg.lastSeq >= minPin()) break
       state.segments.shift()
+      await fs.promises.rm(seg.path)
       deleted++
       reclaimed += size
     }

@@ -3,22 +3,12 @@ import { readFileSync } from 'node:fs'
 import { rawFrame } from '../support/rcp-client.js'
 import { ERROR_CODES } from '../../protocol/errors.js'
 import { clientFor, rawConnect, resultOf, serverFor, sleep, within } from './helpers.js'
+import { prng } from '../support/prng.js'
 
 const TOTAL = 24_000
 const CONNECTIONS = 6
 const SEED = 0x5eed1234
 
-/** mulberry32: a small seeded PRNG, so a failure can be replayed */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const OPS = ['HELLO', 'AUTH', 'PING', 'INFO', 'PUT_MACHINE', 'GET_MACHINE', 'LIST_MACHINES', 'CREATE_INSTANCE', 'GET_INSTANCE', 'LIST_INSTANCES',
   'DELETE_INSTANCE', 'APPLY_EVENT', 'BATCH', 'WATCH_INSTANCE', 'WATCH_ALL', 'UNWATCH', 'SNAPSHOT_INSTANCE', 'WAL_READ', 'WAL_STATS', 'VALIDATE_MACHINE', 'NOPE', 'ping']

@@ -217,6 +217,11 @@ t.test('every response carries X-Request-Id and X-Wal-Offset', async t => {
   const generated = await call(base, 'GET', '/nowhere')
   t.match(generated.headers.get('x-request-id'), /^[0-9a-f-]{36}$/)
   t.match(generated.headers.get('x-wal-offset'), /^\d+$/)
-  const logged = server.logs.find(l => l.request_id === 'req-123')
+  // the log line travels through the server's stdout pipe, so it may trail the response a little
+  let logged = server.logs.find(l => l.request_id === 'req-123')
+  for (let i = 0; i < 50 && logged === undefined; i++) {
+    await new Promise(resolve => setTimeout(resolve, 50))
+    logged = server.logs.find(l => l.request_id === 'req-123')
+  }
   t.ok(logged, 'the request id is the id in the log')
 })

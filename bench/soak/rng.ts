@@ -1,16 +1,9 @@
-/** mulberry32: a small seeded generator, so a run's choices can be replayed with --seed. */
+import { prng } from '../../test/support/prng.js'
+
+/** The team's seeded PRNG, so a soak's choices can be replayed with --seed. */
 export type Rng = () => number
 
-export function createRng (seed: number): Rng {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export const createRng: (seed: number) => Rng = prng
 
 export function pick<T> (rng: Rng, items: readonly T[]): T {
   return items[Math.floor(rng() * items.length)]

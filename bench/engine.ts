@@ -6,6 +6,7 @@ import type { Engine } from '../src/engine/types.js'
  * Engine benchmark: apply-event decisions/s (decide + apply, sequences assigned here),
  * LIST_INSTANCES page latency with a state filter and `after` over 1,000,000 instances,
  * and heap bytes per instance. Run with `npm run bench:engine` (node --expose-gc).
+ * Prints a table, then the figures as one JSON line (the last line).
  */
 
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1_000_000)
@@ -32,7 +33,7 @@ function gc (): void {
   if (g) { g(); g() }
 }
 
-function loop (guarded: boolean): Array<[string, string]> {
+function loop (guarded: boolean): number {
   const engine = createEngine()
   const transitions = STATES.map((s, i) => ({
     from: s,
@@ -52,14 +53,14 @@ function loop (guarded: boolean): Array<[string, string]> {
   const t0 = performance.now()
   run(APPLIES)
   const secs = (performance.now() - t0) / 1000
-  return [[`apply-event decide+apply ${guarded ? 'with' : 'without'} guard`, `${Math.round(APPLIES / secs).toLocaleString('en-US')} /s`]]
+  return Math.round(APPLIES / secs)
 }
 
 function percentile (sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
 }
 
-function listing (): Array<[string, string]> {
+function listing (): { live: number, p50: number, p99: number, perInstance: number, perCtx: number } {
   gc()
   const before = process.memoryUsage().heapUsed
   const engine = createEngine()
@@ -98,20 +99,45 @@ function listing (): Array<[string, string]> {
     after = (page.next_after ?? undefined) as string | undefined
   }
   times.sort((a, b) => a - b)
-  const stats = engine.stats()
-  return [
-    [`instances (live)`, stats.instances.toLocaleString('en-US')],
-    ['LIST_INSTANCES state filter, 100 rows, after: p50', `${percentile(times, 0.5).toFixed(3)} ms`],
-    ['LIST_INSTANCES state filter, 100 rows, after: p99', `${percentile(times, 0.99).toFixed(3)} ms`],
-    ['heap bytes per instance (total)', `${Math.round(perInstance)}`],
-    ['heap bytes per ctx alone', `${Math.round(ctxBytes)}`],
-    ['heap bytes per instance beyond its ctx', `${Math.round(perInstance - ctxBytes)}`],
-  ]
+  return { live: engine.stats().instances, p50: percentile(times, 0.5), p99: percentile(times, 0.99), perInstance, perCtx: ctxBytes }
 }
 
-const rows = [...loop(false), ...loop(true), ...listing()]
-const width = Math.max(...rows.map(([k]) => k.length))
+const unguarded = loop(false)
+const guarded = loop(true)
+const list = listing()
+const exactHeap = (globalThis as { gc?: () => void }).gc !== undefined
+const p50 = Number(list.p50.toFixed(3))
+const p99 = Number(list.p99.toFixed(3))
+const heap = {
+  instances_live: list.live,
+  bytes_per_instance: Math.round(list.perInstance),
+  bytes_per_ctx: Math.round(list.perCtx),
+  bytes_per_instance_beyond_ctx: Math.round(list.perInstance - list.perCtx),
+}
+
+const table: Array<[string, string]> = [
+  ['apply-event decide+apply without guard', `${unguarded.toLocaleString('en-US')} /s`],
+  ['apply-event decide+apply with guard', `${guarded.toLocaleString('en-US')} /s`],
+  ['instances (live)', heap.instances_live.toLocaleString('en-US')],
+  ['LIST_INSTANCES state filter, 100 rows, after: p50', `${p50.toFixed(3)} ms`],
+  ['LIST_INSTANCES state filter, 100 rows, after: p99', `${p99.toFixed(3)} ms`],
+  ['heap bytes per instance (total)', `${heap.bytes_per_instance}`],
+  ['heap bytes per ctx alone', `${heap.bytes_per_ctx}`],
+  ['heap bytes per instance beyond its ctx', `${heap.bytes_per_instance_beyond_ctx}`],
+]
+const width = Math.max(...table.map(([k]) => k.length))
 console.log(`${'metric'.padEnd(width)} | value`)
 console.log(`${'-'.repeat(width)}-|-${'-'.repeat(16)}`)
-for (const [k, v] of rows) console.log(`${k.padEnd(width)} | ${v}`)
-if (!(globalThis as { gc?: () => void }).gc) console.log('(run with node --expose-gc for exact heap figures)')
+for (const [k, v] of table) console.log(`${k.padEnd(width)} | ${v}`)
+if (!exactHeap) console.log('(run with node --expose-gc for exact heap figures)')
+console.log(JSON.stringify({
+  instances: INSTANCES,
+  applies: APPLIES,
+  exact_heap: exactHeap,
+  results: [
+    { name: 'apply_event', guard: false, ops_per_sec: unguarded },
+    { name: 'apply_event', guard: true, ops_per_sec: guarded },
+    { name: 'list_instances', filter: 'state', limit: 100, pages: PAGES, p50_ms: p50, p99_ms: p99 },
+    { name: 'heap', ...heap },
+  ],
+}))

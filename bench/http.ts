@@ -9,6 +9,7 @@ import { MAIN, removeDir, tempDir } from '../test/support/server.js'
  * `node dist/bench/http.js [seconds]`: REST APPLY_EVENT throughput and latency at
  * 1/16/64 keep-alive connections next to the same load over RCP, then WebSocket
  * fan-out to 100 and 1,000 subscribers (commit = the write's response, to delivery).
+ * Prints a table, then the figures as one JSON line (the last line).
  */
 const SECONDS = Number(process.argv[2] ?? 3)
 const LOOP = { states: ['a'], initial: 'a', transitions: [{ from: 'a', event: 'TICK', to: 'a' }] }
@@ -17,6 +18,9 @@ function percentile (sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
 }
 const ms = (n: number): string => `${n.toFixed(2)} ms`
+/** milliseconds for the JSON line: NaN (nothing measured) becomes null */
+const msField = (n: number): number | null => Number.isNaN(n) ? null : Number(n.toFixed(2))
+const results: Array<Record<string, number | string | null>> = []
 
 function post (agent: http.Agent, port: number, path: string, body: unknown): Promise<number> {
   const data = JSON.stringify(body)
@@ -91,6 +95,9 @@ for (const connections of [1, 16, 64]) {
     clients[w].messages.length = 0
   })
   for (const c of clients) c.close()
+  for (const [face, r] of [['rest', rest], ['rcp', rcp]] as const) {
+    results.push({ name: 'apply_event', face, connections, ops_per_sec: Math.round(r.rate), p50_ms: msField(r.p50), p99_ms: msField(r.p99) })
+  }
   process.stdout.write(`  ${String(connections).padStart(2)} conn  REST ${rest.rate.toFixed(0).padStart(6)}/s p50 ${ms(rest.p50)} p99 ${ms(rest.p99)}` +
     `  |  RCP ${rcp.rate.toFixed(0).padStart(6)}/s p50 ${ms(rcp.p50)} p99 ${ms(rcp.p99)}  |  REST/RCP ${(100 * rest.rate / rcp.rate).toFixed(0)} %\n`)
 }
@@ -144,6 +151,17 @@ for (const subscribers of [100, 1000]) {
   process.stdout.write(`  S=${String(subscribers).padStart(4)}  deliveries ${delivery.length}/${50 * subscribers}` +
     `  write sent→response p50 ${ms(percentile(acks, 0.5))} p99 ${ms(percentile(acks, 0.99))}` +
     `  write sent→last subscriber p50 ${ms(percentile(delivery, 0.5))} p99 ${ms(percentile(delivery, 0.99))}\n`)
+  results.push({
+    name: 'fanout',
+    subscribers,
+    writes: writes.size,
+    deliveries: delivery.length,
+    expected_deliveries: writes.size * subscribers,
+    response_p50_ms: msField(percentile(acks, 0.5)),
+    response_p99_ms: msField(percentile(acks, 0.99)),
+    delivery_p50_ms: msField(percentile(delivery, 0.5)),
+    delivery_p99_ms: msField(percentile(delivery, 0.99)),
+  })
   agent.destroy()
   for (const ws of sockets) ws.terminate()
 }
@@ -152,3 +170,5 @@ setup.destroy()
 child.kill('SIGTERM')
 await new Promise(resolve => child.once('exit', resolve))
 removeDir(dataDir)
+// after the server's exit, so none of its output (it shares stdout) can follow this line
+process.stdout.write(`${JSON.stringify({ seconds: SECONDS, fsync: 'every_write', results })}\n`)

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { removeDir, startServer, type RunningServer } from '../test/support/server.js'
+import { removeDir, startServer, tempDir, type RunningServer } from '../test/support/server.js'
 
 /**
  * `npm run bench`: the standard suite at a size that finishes in a few minutes on 2 cores.
@@ -21,11 +21,19 @@ interface Row {
   p99_ms?: number
 }
 
+/** A bench program's last output line: its parameters and one entry per measurement. */
+interface Report {
+  results: Result[]
+  [parameter: string]: unknown
+}
+
+type Result = Record<string, unknown>
+
 interface Suite {
   name: string
   args: string[]
   env?: Record<string, string>
-  parse: (stdout: string) => Row[]
+  rows: Describe
 }
 
 const DIST = path.dirname(fileURLToPath(import.meta.url))
@@ -40,71 +48,163 @@ const SIZES = {
   rcp_connections: 32,
   http_seconds_per_row: 3,
 }
+// each program takes well under a minute at scale 1; a hung one must not hold up the suite
+const SUITE_TIMEOUT_MS = Math.max(1, SCALE) * 120_000
 
-const num = (text: string): number => Number(text.replace(/,/g, ''))
+const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`
 
-function lines (stdout: string, pattern: RegExp): RegExpExecArray[] {
-  return stdout.split('\n').map(l => pattern.exec(l)).filter((m): m is RegExpExecArray => m !== null)
+function parseReport (stdout: string): Report {
+  const last = stdout.trimEnd().split('\n').pop() ?? ''
+  let report: unknown
+  try {
+    report = JSON.parse(last)
+  } catch {
+    throw new Error(`last output line is not JSON: ${JSON.stringify(last.slice(0, 120))}`)
+  }
+  const results = (report as Partial<Report> | null)?.results
+  if (!Array.isArray(results) || !results.every(r => typeof r === 'object' && r !== null)) throw new Error('last output line has no "results" array of objects')
+  return report as Report
 }
 
-/** bench/engine.ts prints `metric | value unit` rows. */
-function parseEngine (stdout: string): Row[] {
-  return lines(stdout, /^(.+?)\s*\|\s*([\d.,]+)\s*(.*)$/).map(([, metric, value, unit]) => ({
-    suite: 'engine', metric, value: num(value), unit: unit === '' ? (metric.startsWith('heap') ? 'bytes' : 'count') : unit,
-  }))
+function field (r: Result, key: string): unknown {
+  if (!(key in r)) throw new Error(`result ${JSON.stringify(r)} has no "${key}"`)
+  return r[key]
 }
 
-/** bench/protocol.ts prints `name  value unit` rows. */
-function parseProtocol (stdout: string): Row[] {
-  return lines(stdout, /^(.+?)\s{2,}(\d+)\s+(\S+)$/).map(([, metric, value, unit]) => ({ suite: 'protocol', metric, value: num(value), unit }))
+function figure (r: Result, key: string): number {
+  const value = field(r, key)
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`result ${JSON.stringify(r)}: "${key}" is not a number`)
+  return value
 }
 
-/** bench/wal.ts: the policy × writers table, then the two recovery lines. */
-function parseWal (stdout: string): Row[] {
-  const appends = lines(stdout, /^(\S+)\s+(\d+)\s+([\d,]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)$/).map(([, policy, writers, rate, p50, p99]) => ({
-    suite: 'wal', metric: `durable appends, ${policy}, ${writers} writers`, value: num(rate), unit: 'appends/s', p50_ms: Number(p50), p99_ms: Number(p99),
-  }))
-  const recovery = lines(stdout, /^(recovery \(storage scan.*?\)|open with engine replay): (\d+) records.* in (\d+) ms = ([\d,]+) records\/s$/)
-    .map(([, what, records, , rate]) => ({
-      suite: 'recovery',
-      metric: what.startsWith('open') ? `WAL + engine replay, ${records} records` : `WAL scan only, ${records} records`,
-      value: num(rate),
-      unit: 'records/s',
-    }))
-  return [...appends, ...recovery]
+/** A latency the program could not measure (nothing arrived) is null, and left blank in the table. */
+function latency (r: Result, key: string): number | undefined {
+  return field(r, key) === null ? undefined : figure(r, key)
 }
 
-/** bench/rcp.ts ends with one JSON line. */
-function parseRcp (stdout: string): Row[] {
-  const last = stdout.trim().split('\n').pop() ?? '{}'
-  const report = JSON.parse(last) as { connections: number, results: Array<{ op: string, ops_per_sec: number, p50_ms: number, p99_ms: number, errors: number }> }
-  return report.results.map(r => {
-    if (r.errors > 0) throw new Error(`${r.op}: ${r.errors} errors`)
-    return { suite: 'rcp', metric: `${r.op}, ${report.connections} connections`, value: r.ops_per_sec, unit: 'ops/s', p50_ms: r.p50_ms, p99_ms: r.p99_ms }
-  })
+const text = (r: Result, key: string): string => String(field(r, key))
+
+/** The table rows for one result of a program's JSON line; a result it does not know gives none. */
+type Describe = (r: Result, report: Report) => Row[]
+
+const engineRows: Describe = r => {
+  const row = (metric: string, value: number, unit: string): Row => ({ suite: 'engine', metric, value, unit })
+  switch (r.name) {
+    case 'apply_event':
+      return [row(`apply-event decide+apply ${r.guard === true ? 'with' : 'without'} guard`, figure(r, 'ops_per_sec'), 'ops/s')]
+    case 'list_instances': {
+      const what = `LIST_INSTANCES ${text(r, 'filter')} filter, ${figure(r, 'limit')} rows, after`
+      return [row(`${what}: p50`, figure(r, 'p50_ms'), 'ms'), row(`${what}: p99`, figure(r, 'p99_ms'), 'ms')]
+    }
+    case 'heap':
+      return [
+        row('instances (live)', figure(r, 'instances_live'), 'instances'),
+        row('heap bytes per instance (total)', figure(r, 'bytes_per_instance'), 'bytes'),
+        row('heap bytes per ctx alone', figure(r, 'bytes_per_ctx'), 'bytes'),
+        row('heap bytes per instance beyond its ctx', figure(r, 'bytes_per_instance_beyond_ctx'), 'bytes'),
+      ]
+    default:
+      return []
+  }
 }
 
-/** bench/http.ts: REST vs RCP rows per connection count, then the WebSocket fan-out rows. */
-function parseHttp (stdout: string): Row[] {
-  const rest = lines(stdout, /^\s*(\d+) conn\s+REST\s+(\d+)\/s p50 ([\d.]+) ms p99 ([\d.]+) ms\s+\|\s+RCP\s+(\d+)\/s p50 ([\d.]+) ms p99 ([\d.]+) ms/)
-    .flatMap(([, conns, rRate, r50, r99, cRate, c50, c99]) => [
-      { suite: 'http', metric: `REST APPLY_EVENT, ${conns} connections`, value: num(rRate), unit: 'ops/s', p50_ms: Number(r50), p99_ms: Number(r99) },
-      { suite: 'http', metric: `same load over RCP, ${conns} connections`, value: num(cRate), unit: 'ops/s', p50_ms: Number(c50), p99_ms: Number(c99) },
-    ])
-  const fanout = lines(stdout, /^\s*S=\s*(\d+)\s+deliveries (\d+)\/(\d+).*sent→response p50 ([\d.]+) ms p99 ([\d.]+) ms.*sent→last subscriber p50 ([\d.]+) ms p99 ([\d.]+) ms/)
-    .flatMap(([, subs, got, want, , , d50, d99]) => [
-      { suite: 'fan-out', metric: `WebSocket write→delivery, ${subs} subscribers`, value: Number(got) / Number(want) * 100, unit: '% delivered', p50_ms: Number(d50), p99_ms: Number(d99) },
-    ])
-  return [...rest, ...fanout]
+const protocolRows: Describe = (r, report) => {
+  const size = (bytes: number): string => bytes >= 2 ** 20 ? `${Math.round(bytes / 2 ** 20)} MiB` : `${bytes}-byte`
+  switch (r.name) {
+    case 'validate_params':
+      return [{ suite: 'protocol', metric: `validateParams ${text(r, 'op')}, ${text(r, 'payload')} payload`, value: figure(r, 'calls_per_sec'), unit: 'calls/s' }]
+    case 'validate_envelope':
+      return [{ suite: 'protocol', metric: 'validateEnvelope', value: figure(r, 'calls_per_sec'), unit: 'calls/s' }]
+    case 'decode':
+      return [{
+        suite: 'protocol',
+        metric: `decode ${size(figure(r, 'message_bytes'))} ${r.format === 'jsonl' ? 'JSONL lines' : 'binary frames'}, ${figure(report, 'chunk_bytes') / 1024} KiB chunks`,
+        value: figure(r, 'mb_per_sec'),
+        unit: 'MB/s',
+      }]
+    default:
+      return []
+  }
 }
 
-function runChild (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+const walRows: Describe = r => {
+  switch (r.name) {
+    case 'append':
+      return [{
+        suite: 'wal',
+        metric: `durable appends, ${text(r, 'policy')}, ${plural(figure(r, 'writers'), 'writer')}`,
+        value: figure(r, 'appends_per_sec'),
+        unit: 'appends/s',
+        p50_ms: figure(r, 'p50_ms'),
+        p99_ms: figure(r, 'p99_ms'),
+      }]
+    case 'recovery_scan':
+      return [{ suite: 'recovery', metric: `WAL scan only, ${figure(r, 'records')} records`, value: figure(r, 'records_per_sec'), unit: 'records/s' }]
+    case 'recovery_engine_replay':
+      return [{ suite: 'recovery', metric: `WAL + engine replay, ${figure(r, 'records')} records`, value: figure(r, 'records_per_sec'), unit: 'records/s' }]
+    default:
+      return []
+  }
+}
+
+const rcpRows: Describe = (r, report) => {
+  if (figure(r, 'errors') > 0) throw new Error(`${text(r, 'op')}: ${figure(r, 'errors')} errors`)
+  return [{
+    suite: 'rcp',
+    metric: `${text(r, 'op')}, ${plural(figure(report, 'connections'), 'connection')}`,
+    value: figure(r, 'ops_per_sec'),
+    unit: 'ops/s',
+    p50_ms: figure(r, 'p50_ms'),
+    p99_ms: figure(r, 'p99_ms'),
+  }]
+}
+
+const httpRows: Describe = r => {
+  switch (r.name) {
+    case 'apply_event':
+      return [{
+        suite: 'http',
+        metric: `${r.face === 'rest' ? 'REST APPLY_EVENT' : 'same load over RCP'}, ${plural(figure(r, 'connections'), 'connection')}`,
+        value: figure(r, 'ops_per_sec'),
+        unit: 'ops/s',
+        p50_ms: latency(r, 'p50_ms'),
+        p99_ms: latency(r, 'p99_ms'),
+      }]
+    case 'fanout':
+      return [{
+        suite: 'fan-out',
+        metric: `WebSocket write→delivery, ${plural(figure(r, 'subscribers'), 'subscriber')}`,
+        value: Number((figure(r, 'deliveries') / figure(r, 'expected_deliveries') * 100).toFixed(2)),
+        unit: '% delivered',
+        p50_ms: latency(r, 'delivery_p50_ms'),
+        p99_ms: latency(r, 'delivery_p99_ms'),
+      }]
+    default:
+      return []
+  }
+}
+
+/**
+ * Runs one bench program in a process group of its own, so that on timeout or interrupt the
+ * server it may have started goes down with it.
+ */
+function runChild (args: string[], env: Record<string, string>, interrupt: AbortSignal): Promise<{ code: number | null, stdout: string, stderr: string, timedOut: boolean }> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let stdout = ''
   let stderr = ''
+  let timedOut = false
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  return new Promise(resolve => child.once('close', code => resolve({ code, stdout, stderr })))
+  const killGroup = (): void => {
+    try { process.kill(-(child.pid as number), 'SIGKILL') } catch {} // the group is already gone
+  }
+  interrupt.addEventListener('abort', killGroup)
+  const timer = setTimeout(() => { timedOut = true; killGroup() }, SUITE_TIMEOUT_MS)
+  return new Promise(resolve => child.once('close', code => {
+    clearTimeout(timer)
+    interrupt.removeEventListener('abort', killGroup)
+    resolve({ code, stdout, stderr, timedOut })
+  }))
 }
 
 /** Restarts the server on the data the RCP load left behind and reads its recovery report. */
@@ -135,33 +235,53 @@ async function main (): Promise<number> {
   // compaction off: the restart then replays the whole WAL the RCP load wrote
   const server = await startServer({ env: { RSTMDB_HTTP_ENABLED: 'false', RSTMDB_FSYNC_POLICY: 'every_write', RSTMDB_COMPACT_ENABLED: 'false' } })
   const suites: Suite[] = [
-    { name: 'engine', args: ['--expose-gc', path.join(DIST, 'engine.js')], env: { BENCH_INSTANCES: String(SIZES.engine_instances) }, parse: parseEngine },
-    { name: 'protocol', args: [path.join(DIST, 'protocol.js')], parse: parseProtocol },
-    { name: 'wal', args: [path.join(DIST, 'wal.js')], env: { RECOVERY_RECORDS: String(SIZES.recovery_records) }, parse: parseWal },
+    { name: 'engine', args: ['--expose-gc', path.join(DIST, 'engine.js')], env: { BENCH_INSTANCES: String(SIZES.engine_instances) }, rows: engineRows },
+    { name: 'protocol', args: [path.join(DIST, 'protocol.js')], rows: protocolRows },
+    { name: 'wal', args: [path.join(DIST, 'wal.js')], env: { RECOVERY_RECORDS: String(SIZES.recovery_records) }, rows: walRows },
     {
       name: 'rcp',
       args: [path.join(DIST, 'rcp.js'), '--address', `127.0.0.1:${server.rcpPort}`, '--instances', String(SIZES.rcp_instances),
         '--events', String(SIZES.rcp_events_per_instance), '--connections', String(SIZES.rcp_connections), '--workers', '1'],
-      parse: parseRcp,
+      rows: rcpRows,
     },
-    { name: 'http', args: [path.join(DIST, 'http.js'), String(SIZES.http_seconds_per_row)], parse: parseHttp },
+    { name: 'http', args: [path.join(DIST, 'http.js'), String(SIZES.http_seconds_per_row)], rows: httpRows },
   ]
   const rows: Row[] = []
   const failures: Array<{ suite: string, error: string }> = []
   const timings: Record<string, number> = {}
+  const reports: Record<string, Report> = {}
+  // Ctrl-C reaches only this process's group: end the running program's group too, and keep
+  // the previous results file rather than overwrite it with a partial run
+  const interrupt = new AbortController()
+  const onInterrupt = (): void => interrupt.abort()
+  process.once('SIGINT', onInterrupt)
+  // the programs' temp dirs go here, so those of a program stopped midway are removed too
+  const scratch = tempDir('rstmdb-bench-run-')
   for (const suite of suites) {
     process.stderr.write(`bench: ${suite.name}…\n`)
     const t0 = performance.now()
-    const out = await runChild(suite.args, suite.env)
+    const out = await runChild(suite.args, { ...suite.env, TMPDIR: scratch }, interrupt.signal)
+    if (interrupt.signal.aborted) break
     timings[suite.name] = Math.round((performance.now() - t0) / 100) / 10
     try {
+      if (out.timedOut) throw new Error(`no result within ${SUITE_TIMEOUT_MS / 1000} s, stopped`)
       if (out.code !== 0) throw new Error(`exit ${String(out.code)}: ${out.stderr.trim().split('\n').slice(-3).join(' / ')}`)
-      const parsed = suite.parse(out.stdout)
-      if (parsed.length === 0) throw new Error('no figures found in its output')
+      const report = parseReport(out.stdout)
+      const parsed = report.results.flatMap(r => suite.rows(r, report))
+      if (parsed.length === 0) throw new Error('its JSON line holds no results')
+      reports[suite.name] = report
       rows.push(...parsed)
     } catch (err) {
       failures.push({ suite: suite.name, error: (err as Error).message })
     }
+  }
+  process.off('SIGINT', onInterrupt)
+  removeDir(scratch)
+  if (interrupt.signal.aborted) {
+    await server.stop()
+    removeDir(server.dataDir)
+    process.stderr.write(`bench: interrupted; ${path.relative(process.cwd(), RESULTS)} left as it was\n`)
+    return 130
   }
   process.stderr.write('bench: restart recovery…\n')
   try {
@@ -183,6 +303,7 @@ async function main (): Promise<number> {
     suite_seconds: timings,
     rows,
     failures,
+    reports,
   }
   mkdirSync(path.dirname(RESULTS), { recursive: true })
   writeFileSync(RESULTS, `${JSON.stringify(result, null, 2)}\n`)

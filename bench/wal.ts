@@ -2,6 +2,7 @@
  * WAL benchmark: durable appends/s and ack latency per fsync policy and writer
  * count (~300-byte records), then recovery speed over 1,000,000 records.
  * Run: npx tsc -p tsconfig.json && node dist/bench/wal.js
+ * Prints a table, then the figures as one JSON line (the last line).
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -48,7 +49,7 @@ async function appendRun (policy: FsyncPolicy, writers: number): Promise<{ rate:
   return { rate: latencies.length / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), fsyncs }
 }
 
-async function recoveryRun (): Promise<void> {
+async function recoveryRun (): Promise<Record<string, number | string>> {
   const dir = tmp()
   const writer = await openStorage({ dataDir: dir, segmentSizeBytes: 64 * 1024 * 1024, fsyncPolicy: { kind: 'never' }, skipCorruptRecords: false, target: noTarget })
   for (let i = 0; i < RECOVERY_RECORDS; i += 1000) {
@@ -65,11 +66,13 @@ async function recoveryRun (): Promise<void> {
   const storage = await openStorage({ dataDir: dir, segmentSizeBytes: 64 * 1024 * 1024, fsyncPolicy: { kind: 'never' }, skipCorruptRecords: false, target: { restore () {}, apply () { applied++ } } })
   const openMs = performance.now() - t0
   await storage.close()
-  console.log(`\nrecovery (storage scan + decode + CRC + JSON.parse): ${applied} records, ${(bytes / 1048576).toFixed(0)} MiB in ${openMs.toFixed(0)} ms = ${Math.round(applied / (openMs / 1000)).toLocaleString('en-US')} records/s`)
+  const rate = Math.round(applied / (openMs / 1000))
+  console.log(`\nrecovery (storage scan + decode + CRC + JSON.parse): ${applied} records, ${(bytes / 1048576).toFixed(0)} MiB in ${openMs.toFixed(0)} ms = ${rate.toLocaleString('en-US')} records/s`)
   fs.rmSync(dir, { recursive: true, force: true })
+  return { name: 'recovery_scan', records: applied, bytes, ms: Math.round(openMs), records_per_sec: rate }
 }
 
-async function engineRecoveryRun (): Promise<void> {
+async function engineRecoveryRun (): Promise<Record<string, number | string>> {
   const dir = tmp()
   const options = {
     storage: { ...DEFAULT_STORAGE, data_dir: dir, fsync_policy: { kind: 'never' } as FsyncPolicy },
@@ -93,18 +96,25 @@ async function engineRecoveryRun (): Promise<void> {
   const ms = performance.now() - t0
   const replayed = again.report.records_replayed
   await again.close()
-  console.log(`open with engine replay: ${replayed} records in ${ms.toFixed(0)} ms = ${Math.round(replayed / (ms / 1000)).toLocaleString('en-US')} records/s`)
+  const rate = Math.round(replayed / (ms / 1000))
+  console.log(`open with engine replay: ${replayed} records in ${ms.toFixed(0)} ms = ${rate.toLocaleString('en-US')} records/s`)
   fs.rmSync(dir, { recursive: true, force: true })
+  return { name: 'recovery_engine_replay', records: replayed, ms: Math.round(ms), records_per_sec: rate }
 }
 
 const policies: FsyncPolicy[] = [{ kind: 'every_write' }, { kind: 'every_n', n: 100 }, { kind: 'every_ms', ms: 10 }, { kind: 'never' }]
+const results: Array<Record<string, number | string>> = []
 console.log('policy        writers  appends/s   p50 ms   p99 ms   fsyncs')
 for (const policy of policies) {
   for (const writers of [1, 16, 64]) {
     const r = await appendRun(policy, writers)
     const name = policy.kind === 'every_n' ? `every_n:${policy.n}` : policy.kind === 'every_ms' ? `every_ms:${policy.ms}` : policy.kind
     console.log(`${name.padEnd(13)} ${String(writers).padStart(7)} ${Math.round(r.rate).toLocaleString('en-US').padStart(10)} ${r.p50.toFixed(3).padStart(8)} ${r.p99.toFixed(3).padStart(8)} ${String(r.fsyncs).padStart(8)}`)
+    results.push({
+      name: 'append', policy: name, writers, appends_per_sec: Math.round(r.rate), p50_ms: Number(r.p50.toFixed(3)), p99_ms: Number(r.p99.toFixed(3)), fsyncs: r.fsyncs,
+    })
   }
 }
-await recoveryRun()
-if (process.env.ENGINE_RECOVERY !== '0') await engineRecoveryRun()
+results.push(await recoveryRun())
+if (process.env.ENGINE_RECOVERY !== '0') results.push(await engineRecoveryRun())
+console.log(JSON.stringify({ run_ms: RUN_MS, recovery_records: RECOVERY_RECORDS, results }))

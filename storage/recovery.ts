@@ -8,8 +8,12 @@ import { decodeRecordAt, FLAG_GROUP_CONT, HEADER_SIZE, MAGIC, MAGIC_BYTES } from
 import type { DecodedRecord, DecodeResult } from './record.js'
 import { listSegments, newSegmentInfo, noteRecord, segmentName } from './segments.js'
 import type { SegmentInfo } from './segments.js'
+import { setImmediate as yieldTurn } from 'node:timers/promises'
 
 /** Where recovery sends what it reads: the engine in production. */
+
+/** records decoded between two yields to the event loop during recovery */
+const YIELD_EVERY = 4096
 export interface RecoveryTarget {
   restore: (line: SnapshotLine) => void
   apply: (entry: WalEntry, sequence: number) => void
@@ -165,6 +169,7 @@ export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
   let skipped = 0
   let bytesRead = 0
   let sealLast = false
+  let sinceYield = 0
 
   const accept = (seg: SegmentInfo, rec: DecodedRecord, pos: number): void => {
     if (firstSeq === 0) {
@@ -202,6 +207,11 @@ export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
     let skippingGroup = false
 
     while (pos < end) {
+      // let the event loop breathe: the gateway answers /healthz and /readyz (503) during recovery
+      if (++sinceYield === YIELD_EVERY) {
+        sinceYield = 0
+        await yieldTurn()
+      }
       const r = decodeRecordAt(buf, pos, end, prevSeq)
       if (r.ok) {
         const rec = r.record

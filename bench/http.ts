@@ -1,7 +1,9 @@
 import http from 'node:http'
 import WebSocket from 'ws'
+import { Pool } from 'undici'
 import { connect } from '../test/support/rcp-client.js'
-import { spawn } from 'node:child_process'
+import { execSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import { MAIN, removeDir, tempDir } from '../test/support/server.js'
 
@@ -22,19 +24,33 @@ const ms = (n: number): string => `${n.toFixed(2)} ms`
 const msField = (n: number): number | null => Number.isNaN(n) ? null : Number(n.toFixed(2))
 const results: Array<Record<string, number | string | null>> = []
 
-function post (agent: http.Agent, port: number, path: string, body: unknown): Promise<number> {
-  const data = JSON.stringify(body)
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: path.startsWith('/v1/machines') ? 'PUT' : 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, res => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode ?? 0))
-    })
-    req.on('error', reject)
-    req.end(data)
+/** undici: a lean keep-alive client, so the figures measure the gateway rather than node:http's client */
+async function post (pool: Pool, path: string, body: unknown): Promise<number> {
+  const { statusCode, body: answer } = await pool.request({
+    path,
+    method: path.startsWith('/v1/machines') ? 'PUT' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   })
+  await answer.dump()
+  return statusCode
 }
 
-async function run (connections: number, step: (worker: number) => Promise<void>): Promise<{ rate: number, p50: number, p99: number }> {
+const CLOCK_TICKS = Number(execSync('getconf CLK_TCK').toString().trim()) || 100
+
+/** CPU time the server process has used so far, in microseconds (utime + stime of /proc/<pid>/stat). */
+function serverCpuMicros (): number {
+  const stat = readFileSync(`/proc/${child.pid ?? 0}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 1e6 / CLOCK_TICKS
+}
+
+/**
+ * Client and server share this machine's cores, so throughput also measures the
+ * client; the server's CPU time per operation is the figure that compares the faces.
+ */
+async function run (connections: number, step: (worker: number) => Promise<void>): Promise<{ rate: number, p50: number, p99: number, cpuUs: number }> {
+  const cpuBefore = serverCpuMicros()
   const latencies: number[] = []
   const until = performance.now() + SECONDS * 1000
   await Promise.all(Array.from({ length: connections }, async (_, worker) => {
@@ -44,8 +60,9 @@ async function run (connections: number, step: (worker: number) => Promise<void>
       latencies.push(performance.now() - start)
     }
   }))
+  const cpuUs = (serverCpuMicros() - cpuBefore) / latencies.length
   latencies.sort((a, b) => a - b)
-  return { rate: latencies.length / SECONDS, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) }
+  return { rate: latencies.length / SECONDS, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), cpuUs }
 }
 
 async function freePort (): Promise<number> {
@@ -76,18 +93,19 @@ for (let i = 0; i < 200; i++) {
   await new Promise(resolve => setTimeout(resolve, 50))
 }
 const server = { rcpPort }
-const setup = new http.Agent({ keepAlive: true })
-await post(setup, port, '/v1/machines/loop/versions/1', LOOP)
-for (let i = 0; i < 64; i++) await post(setup, port, '/v1/instances', { machine: 'loop', version: 1, instance_id: `i-${i}` })
+const setup = new Pool(`http://127.0.0.1:${port}`, { connections: 1 })
+await post(setup, '/v1/machines/loop/versions/1', LOOP)
+for (let i = 0; i < 64; i++) await post(setup, '/v1/instances', { machine: 'loop', version: 1, instance_id: `i-${i}` })
+await setup.close()
 
 process.stdout.write(`APPLY_EVENT, ${SECONDS} s per row, fsync every_write\n`)
 for (const connections of [1, 16, 64]) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections })
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections })
   const rest = await run(connections, async w => {
-    const status = await post(agent, port, `/v1/instances/i-${w}/events`, { event: 'TICK', payload: { w } })
+    const status = await post(pool, `/v1/instances/i-${w}/events`, { event: 'TICK', payload: { w } })
     if (status !== 200) throw new Error(`status ${status}`)
   })
-  agent.destroy()
+  await pool.close()
   const clients = await Promise.all(Array.from({ length: connections }, () => connect({ port: server.rcpPort, mode: 'jsonl' })))
   const rcp = await run(connections, async w => {
     const res = await clients[w].request('APPLY_EVENT', { instance_id: `i-${w}`, event: 'TICK', payload: { w } })
@@ -96,10 +114,11 @@ for (const connections of [1, 16, 64]) {
   })
   for (const c of clients) c.close()
   for (const [face, r] of [['rest', rest], ['rcp', rcp]] as const) {
-    results.push({ name: 'apply_event', face, connections, ops_per_sec: Math.round(r.rate), p50_ms: msField(r.p50), p99_ms: msField(r.p99) })
+    results.push({ name: 'apply_event', face, connections, ops_per_sec: Math.round(r.rate), p50_ms: msField(r.p50), p99_ms: msField(r.p99), server_cpu_us_per_op: Math.round(r.cpuUs) })
   }
   process.stdout.write(`  ${String(connections).padStart(2)} conn  REST ${rest.rate.toFixed(0).padStart(6)}/s p50 ${ms(rest.p50)} p99 ${ms(rest.p99)}` +
-    `  |  RCP ${rcp.rate.toFixed(0).padStart(6)}/s p50 ${ms(rcp.p50)} p99 ${ms(rcp.p99)}  |  REST/RCP ${(100 * rest.rate / rcp.rate).toFixed(0)} %\n`)
+    `  |  RCP ${rcp.rate.toFixed(0).padStart(6)}/s p50 ${ms(rcp.p50)} p99 ${ms(rcp.p99)}  |  REST/RCP ${(100 * rest.rate / rcp.rate).toFixed(0)} %` +
+    `  |  server CPU/op REST ${rest.cpuUs.toFixed(0)} µs, RCP ${rcp.cpuUs.toFixed(0)} µs\n`)
 }
 
 process.stdout.write('WebSocket fan-out (WATCH_ALL, include_ctx=false), 50 sequential REST writes\n')

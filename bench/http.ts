@@ -4,8 +4,7 @@ import { Pool } from 'undici'
 import { connect } from '../test/support/rcp-client.js'
 import { execSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import net from 'node:net'
-import { MAIN, removeDir, tempDir } from '../test/support/server.js'
+import { freePort, MAIN, removeDir, tempDir } from '../test/support/server.js'
 
 /**
  * `node dist/bench/http.js [seconds]`: REST APPLY_EVENT throughput and latency at
@@ -63,14 +62,6 @@ async function run (connections: number, step: (worker: number) => Promise<void>
   const cpuUs = (serverCpuMicros() - cpuBefore) / latencies.length
   latencies.sort((a, b) => a - b)
   return { rate: latencies.length / SECONDS, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), cpuUs }
-}
-
-async function freePort (): Promise<number> {
-  const probe = net.createServer()
-  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as net.AddressInfo
-  await new Promise(resolve => probe.close(resolve))
-  return port
 }
 
 // request logs off (level warn), so the figures are the gateway's and not the log pipe's

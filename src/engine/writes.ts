@@ -64,6 +64,18 @@ export function planPutMachine (machines: Machines, params: JsonObject, ts: numb
   return { entries: [entry], bytes, build: (seqOf) => ({ result: result(true), walOffset: seqOf(entry) }) }
 }
 
+/** A one-record write whose result is the one §9 stores for its idempotency key (create, delete). */
+function storedResultPlan (entry: CreateInstanceEntry | DeleteInstanceEntry, bytes: number): Plan {
+  return {
+    entries: [entry],
+    bytes,
+    build: (seqOf) => {
+      const seq = seqOf(entry)
+      return { result: storedResult(entry, seq), walOffset: seq }
+    },
+  }
+}
+
 /** `generatedId` is a batch's pre-generated id for a create without instance_id. */
 export function planCreate (view: View, params: JsonObject, ts: number, generatedId?: string): Plan {
   const machine = params.machine as string
@@ -95,14 +107,7 @@ export function planCreate (view: View, params: JsonObject, ts: number, generate
   entry.ts = ts
   const ctxBytes = initial?.bytes ?? 2
   const bytes = checkRecordSize(entry, ENTRY_OVERHEAD_BOUND + ctxBytes)
-  return {
-    entries: [entry],
-    bytes,
-    build: (seqOf) => {
-      const seq = seqOf(entry)
-      return { result: storedResult(entry, seq), walOffset: seq }
-    },
-  }
+  return storedResultPlan(entry, bytes)
 }
 
 export function planApply (view: View, params: JsonObject, ts: number): Plan {
@@ -201,12 +206,5 @@ export function planDelete (view: View, params: JsonObject, ts: number): Plan {
   if (key !== undefined) entry.idempotency_key = key
   entry.ts = ts
   const bytes = checkRecordSize(entry, ENTRY_OVERHEAD_BOUND)
-  return {
-    entries: [entry],
-    bytes,
-    build: (seqOf) => {
-      const seq = seqOf(entry)
-      return { result: storedResult(entry, seq), walOffset: seq }
-    },
-  }
+  return storedResultPlan(entry, bytes)
 }

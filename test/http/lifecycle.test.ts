@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import t from 'tap'
 import WebSocket from 'ws'
@@ -12,18 +11,10 @@ import { createBus } from '../../src/bus/index.js'
 import { createTokenChecker } from '../../src/ops/auth.js'
 import { createMetrics } from '../../src/metrics.js'
 import { startGateway } from '../../src/gateway.js'
-import { MAIN, removeDir, tempDir } from '../support/server.js'
+import { freePort, MAIN, removeDir, tempDir } from '../support/server.js'
 import { call } from './helpers.js'
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
-
-async function freePort (): Promise<number> {
-  const probe = net.createServer()
-  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as net.AddressInfo
-  await new Promise(resolve => probe.close(resolve))
-  return port
-}
 
 /** A WAL large enough that replaying it takes a noticeable while, written straight in the record format. */
 function writeLargeWal (dataDir: string, instances: number): void {

@@ -1,20 +1,11 @@
-import net from 'node:net'
 import t from 'tap'
 import { connect } from '../support/rcp-client.js'
+import { freePort } from '../support/server.js'
 import { TOKEN, TOKEN_HASH, call, putOrderMachine, startGateway, stopGateway } from './helpers.js'
 
 function metric (text: string, name: string, labels = ''): number {
   const line = text.split('\n').find(l => l.startsWith(`${name}${labels} `) || (labels === '' && l.startsWith(`${name} `)))
   return line === undefined ? NaN : Number(line.split(' ').pop())
-}
-
-/** A free loopback port for the dedicated metrics listener. */
-async function freePort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as net.AddressInfo).port
-  await new Promise(resolve => server.close(resolve))
-  return port
 }
 
 t.test('metrics move with traffic on both faces', async t => {

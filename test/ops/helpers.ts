@@ -9,16 +9,7 @@ export function tempDir (): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'rstmdb-ops-'))
 }
 
-export const ORDER = {
-  states: ['pending', 'paid', 'shipped', 'cancelled'],
-  initial: 'pending',
-  transitions: [
-    { from: 'pending', event: 'PAY', to: 'paid', guard: 'ctx.amount > 0' },
-    { from: ['pending', 'paid'], event: 'CANCEL', to: 'cancelled' },
-    { from: 'paid', event: 'SHIP', to: 'shipped' },
-    { from: ['pending', 'paid', 'shipped'], event: 'NOTE', to: 'pending' },
-  ],
-}
+export { ORDER } from '../support/machines.js'
 
 export async function openDb (dataDir: string, extra: Partial<DatabaseOptions> & { storage?: Partial<DatabaseOptions['storage']>, compaction?: Partial<DatabaseOptions['compaction']> } = {}): Promise<Database> {
   return await openDatabase({

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import net from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -120,4 +121,13 @@ export function runServer (opts: StartOptions = {}): Promise<{ code: number | nu
 
 export function removeDir (dir: string): void {
   rmSync(dir, { recursive: true, force: true })
+}
+
+/** A loopback port that was free a moment ago, for a listener whose address must be known before it starts. */
+export async function freePort (): Promise<number> {
+  const probe = net.createServer()
+  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as net.AddressInfo
+  await new Promise(resolve => probe.close(resolve))
+  return port
 }

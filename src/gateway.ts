@@ -135,11 +135,16 @@ export async function buildGateway (opts: Pick<GatewayOptions, 'bodyLimit' | 'co
   app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data))
 
   app.removeContentTypeParser(['application/json', 'text/plain'])
-  const parseJson = app.getDefaultJsonParser('error', 'error')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  // plain JSON.parse, as RCP parses: a "__proto__" key is ordinary data on both faces (the engine never
+  // assigns keys onto existing objects), not a reason to call a valid JSON body invalid
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     // routes with an optional body (snapshot, compact) accept an empty one
-    if (body === '') done(null, undefined)
-    else parseJson(request, body as string, done)
+    if (body === '') return done(null, undefined)
+    try {
+      done(null, JSON.parse(body as string))
+    } catch {
+      done(new RcpError('BAD_REQUEST', 'request body is not valid JSON', { reason: 'invalid_json' }), undefined)
+    }
   })
 
   app.setErrorHandler((err, request, reply) => sendProblem(request, reply, err))

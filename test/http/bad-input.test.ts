@@ -24,6 +24,7 @@ t.test('malformed JSON, wrong content type, oversized body', async t => {
   t.equal(malformed.status, 400)
   t.ok(isProblem(malformed.body, 400, 'BAD_REQUEST'))
   t.match(malformed.headers.get('content-type'), /^application\/problem\+json/)
+  t.equal(malformed.body.details.reason, 'invalid_json', 'the same reason RCP gives')
   for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
     const res = await call(base, 'POST', '/v1/instances/x-1/events', { raw: '{"event":"PAY"}', headers: { 'content-type': type } })
     t.equal(res.status, 415, type)
@@ -72,4 +73,14 @@ t.test('bad path, query and header values', async t => {
 
 t.test('the server is still healthy', async t => {
   t.equal((await call(base, 'GET', '/readyz')).status, 200)
+})
+
+t.test('a "__proto__" key is ordinary data, as on RCP', async t => {
+  const raw = '{"machine":"order","version":1,"instance_id":"proto-1","initial_ctx":{"__proto__":{"polluted":true},"n":1}}'
+  const created = await call(base, 'POST', '/v1/instances', { raw, headers: { 'content-type': 'application/json' } })
+  t.equal(created.status, 201)
+  const got = await call(base, 'GET', '/v1/instances/proto-1')
+  t.equal(got.status, 200)
+  t.same(JSON.parse(got.text).ctx, JSON.parse('{"__proto__":{"polluted":true},"n":1}'), 'stored as an own key')
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was touched')
 })

@@ -39,8 +39,6 @@ t.test('malformed JSON, wrong content type, oversized body', async t => {
     const res = await call(base, 'POST', '/v1/instances/x-1/events', { raw: body, headers: { 'content-type': 'application/json' } })
     t.equal(res.status, 400, `body ${body}`)
   }
-  const proto = await call(base, 'POST', '/v1/instances/x-1/events', { raw: '{"event":"PAY","__proto__":{"x":1}}', headers: { 'content-type': 'application/json' } })
-  t.equal(proto.status, 400, 'prototype poisoning is refused')
 })
 
 t.test('unknown routes and methods', async t => {

@@ -265,7 +265,9 @@ export function createConnection (socket: net.Socket, opts: ConnectionOptions): 
       case 'WATCH_INSTANCE':
       case 'WATCH_ALL': {
         const watched = owner.watch(op, params)
-        slot.after = watched.start
+        // events go out from the next turn, in a write of their own: some official SDKs register the
+        // subscription only after handling the response and drop events that share its TCP chunk
+        slot.after = () => { setImmediate(watched.start) }
         return { result: watched.result, walOffset: watched.walOffset }
       }
       case 'UNWATCH':

@@ -151,7 +151,18 @@ export async function buildGateway (opts: Pick<GatewayOptions, 'bodyLimit' | 'co
   app.setNotFoundHandler((request, reply) => sendProblem(request, reply,
     new RcpError('NOT_FOUND', `no route for ${request.method} ${loggableUrl(request.url.split('?')[0])}`)))
 
-  app.addHook('onRequest', async (request, reply) => {
+  // hooks are callback-style: an async hook costs a promise and a microtask per request on the hot path
+  app.addHook('onRequest', (request, reply, done) => {
+    try {
+      checkRequest(request, reply)
+    } catch (err) {
+      done(err as Error)
+      return
+    }
+    done()
+  })
+
+  function checkRequest (request: FastifyRequest, reply: FastifyReply): void {
     reply.header('x-request-id', request.id)
     const config = request.routeOptions.config
     const url = request.routeOptions.url ?? ''
@@ -166,13 +177,14 @@ export async function buildGateway (opts: Pick<GatewayOptions, 'bodyLimit' | 'co
     if (request.headers['if-match'] !== undefined && config.ifMatch !== true && url.startsWith('/v1/')) {
       throw new RcpError('BAD_REQUEST', 'If-Match is only supported on POST /v1/instances/{id}/events', { field: 'if-match' })
     }
-  })
+  }
 
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (!reply.hasHeader('x-wal-offset')) reply.header('x-wal-offset', ctx.services()?.dispatcher.head() ?? 0)
+    done(null, payload)
   })
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // an upgrade refused before the WebSocket plugin saw it (401, 503): the socket is ours to end
     if (request.headers.upgrade !== undefined && !request.ws) (request.raw.socket as Socket & { destroySoon: () => void }).destroySoon()
     const op = request.routeOptions.config.op
@@ -183,6 +195,7 @@ export async function buildGateway (opts: Pick<GatewayOptions, 'bodyLimit' | 'co
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 1000) / 1000,
     }, 'request completed')
+    done()
   })
 
   if (opts.corsOrigins.length > 0) {

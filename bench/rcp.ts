@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
-import { createMessageDecoder, encodeMessage } from '../protocol/codec.js'
+import { connectRcp } from './rcp-client.js'
 
 /**
  * RCP load tool. Standard workload against any RCP address: one PUT_MACHINE, then
@@ -43,40 +42,9 @@ type Phase = 'create' | 'apply'
 type ToWorker = { phase: Phase }
 type FromWorker = { ready: true } | { phase: Phase, latencies: Float64Array, errors: number, firstError: string | null }
 
-/** One connection with pipelining: send() resolves with the response. */
-async function openConnection (address: Address, token: string | null): Promise<(op: string, params: object) => Promise<any>> {
-  const socket = net.connect(address)
-  socket.setNoDelay(true)
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
-  const waiting = new Map<string, (message: any) => void>()
-  const decoder = createMessageDecoder()
-  socket.on('data', chunk => {
-    decoder.push(chunk, (_mode, payload) => {
-      const message = JSON.parse(payload.toString('utf8'))
-      if (message.type !== 'response') return
-      const resolve = waiting.get(message.id)
-      waiting.delete(message.id)
-      resolve?.(message)
-    })
-  })
-  let next = 0
-  const send = (op: string, params: object): Promise<any> => new Promise(resolve => {
-    const id = String(++next)
-    waiting.set(id, resolve)
-    socket.write(encodeMessage({ type: 'request', id, op, params }, 'binary'))
-  })
-  const hello = await send('HELLO', { protocol_version: 1, client_name: 'rstmdb-bench', wire_modes: ['binary_json'] })
-  if (hello.status !== 'ok') throw new Error(`HELLO failed: ${JSON.stringify(hello.error)}`)
-  if (token !== null) {
-    const auth = await send('AUTH', { method: 'bearer', token })
-    if (auth.status !== 'ok') throw new Error(`AUTH failed: ${JSON.stringify(auth.error)}`)
-  }
-  return send
-}
-
 async function runWorker (input: WorkerInput): Promise<void> {
   const port = parentPort as NonNullable<typeof parentPort>
-  const conns = await Promise.all(input.lanes.map(async () => await openConnection(input.address, input.token)))
+  const conns = await Promise.all(input.lanes.map(async () => (await connectRcp(input.address, input.token)).request))
   port.postMessage({ ready: true } satisfies FromWorker)
 
   async function phase (name: Phase): Promise<FromWorker> {
@@ -180,7 +148,7 @@ async function main (): Promise<void> {
   const address = server?.address ?? parseAddress(values.address as string)
 
   try {
-    const setup = await openConnection(address, values.token ?? null)
+    const setup = (await connectRcp(address, values.token ?? null)).request
     const put = await setup('PUT_MACHINE', { machine: MACHINE, version: 1, definition: DEFINITION })
     if (put.status !== 'ok') throw new Error(`PUT_MACHINE failed: ${JSON.stringify(put.error)}`)
     const run = `${Date.now().toString(36)}-`

@@ -1,6 +1,6 @@
 import type { Address } from '../../protocol/address.js'
 import { formatAddress } from '../../protocol/address.js'
-import { connectRcp, type RcpConnection } from './rcp-client.js'
+import { connectRcp, type RcpConnection } from '../rcp-client.js'
 
 /** The outcome of one operation, the same shape whichever face carried it. */
 export type Reply = { ok: true, result: any } | { ok: false, code: string, details: any }
@@ -13,7 +13,7 @@ export interface Face {
 }
 
 export async function rcpFace (address: Address, token: string | null): Promise<Face> {
-  const conn: RcpConnection = await connectRcp(address, token)
+  const conn: RcpConnection = await connectRcp(address, token, 'rstmdb-soak')
   return {
     name: 'rcp',
     async call (op, params = {}) {

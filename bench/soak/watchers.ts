@@ -1,6 +1,6 @@
 import WebSocket from 'ws'
 import { formatAddress, type Address } from '../../protocol/address.js'
-import { connectRcp } from './rcp-client.js'
+import { connectRcp } from '../rcp-client.js'
 import type { AckedApply } from './ledger.js'
 import type { Rng } from './rng.js'
 
@@ -71,7 +71,7 @@ function subscribeParams (spec: WatchSpec, from: number): Record<string, unknown
 }
 
 async function openRcp (target: WatchTarget, spec: WatchSpec, from: number, onStream: StreamHandler): Promise<Opened> {
-  const conn = await connectRcp(target.rcp, target.token)
+  const conn = await connectRcp(target.rcp, target.token, 'rstmdb-soak')
   conn.onStream(onStream)
   const op = spec.instance_id !== undefined ? 'WATCH_INSTANCE' : 'WATCH_ALL'
   const reply = await conn.request(op, subscribeParams(spec, from))

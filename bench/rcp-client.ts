@@ -1,8 +1,8 @@
 import net from 'node:net'
-import { createMessageDecoder, encodeMessage } from '../../protocol/codec.js'
-import type { Address } from '../../protocol/address.js'
+import { createMessageDecoder, encodeMessage } from '../protocol/codec.js'
+import type { Address } from '../protocol/address.js'
 
-/** One RCP connection: pipelined requests matched by id, events and end notices to a callback. */
+/** One RCP connection of the load tools: pipelined requests matched by id, events and end notices to a callback. */
 export interface RcpConnection {
   request: (op: string, params?: object) => Promise<any>
   /** `event` and `subscription_end` messages, in arrival order */
@@ -12,7 +12,7 @@ export interface RcpConnection {
   closed: Promise<void>
 }
 
-export async function connectRcp (address: Address, token: string | null): Promise<RcpConnection> {
+export async function connectRcp (address: Address, token: string | null, clientName = 'rstmdb-bench'): Promise<RcpConnection> {
   const socket = net.connect({ host: address.host, port: address.port })
   socket.setNoDelay(true)
   await new Promise<void>((resolve, reject) => {
@@ -48,7 +48,7 @@ export async function connectRcp (address: Address, token: string | null): Promi
     waiting.set(id, { resolve, reject })
     socket.write(encodeMessage({ type: 'request', id, op, params }, 'binary'))
   })
-  const hello = await request('HELLO', { protocol_version: 1, client_name: 'rstmdb-soak', wire_modes: ['binary_json'] })
+  const hello = await request('HELLO', { protocol_version: 1, client_name: clientName, wire_modes: ['binary_json'] })
   if (hello.status !== 'ok') throw new Error(`HELLO failed: ${JSON.stringify(hello.error)}`)
   if (token !== null) {
     const auth = await request('AUTH', { method: 'bearer', token })

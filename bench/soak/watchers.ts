@@ -24,15 +24,8 @@ export interface WatchSpec {
   disconnects: boolean
 }
 
-export interface Received {
-  offset: number
-  instance_id: string
-  machine: string
-  event: string
-  from_state: string
-  to_state: string
-  ctx?: unknown
-}
+/** an event as a watcher saw it: the acknowledged apply's fields, ctx only when include_ctx */
+export type Received = Omit<AckedApply, 'ctx'> & { ctx?: unknown }
 
 export interface Watcher {
   spec: WatchSpec

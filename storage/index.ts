@@ -1,6 +1,5 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import type { WalEntry } from '../protocol/entries.js'
 import { nodeFileLayer, syncDir } from './file-layer.js'
 import type { FileLayer } from './file-layer.js'
 import { listFullSnapshots, writeFullSnapshot } from './full-snapshot.js'
@@ -16,7 +15,8 @@ import { newSegmentInfo } from './segments.js'
 import { readCommitted } from './wal-reader.js'
 import type { ReadResult } from './wal-reader.js'
 import { createWalWriter, formatFsyncPolicy } from './wal-writer.js'
-import type { CommitListener, FsyncPolicy, IoStats, WalState } from './wal-writer.js'
+import type { FsyncPolicy, IoStats, WalState } from './wal-writer.js'
+import type { Log } from './log.js'
 
 export { encodeRecord, HEADER_SIZE, FLAG_GROUP_CONT } from './record.js'
 export { segmentName } from './segments.js'
@@ -31,7 +31,8 @@ export type { FileLayer } from './file-layer.js'
 export type { Logger } from './logger.js'
 export { silentLogger } from './logger.js'
 export { formatFsyncPolicy } from './wal-writer.js'
-export type { CommitListener, CommittedRecord, FsyncPolicy, IoStats } from './wal-writer.js'
+export type { FsyncPolicy, IoStats } from './wal-writer.js'
+export type { CommitListener, CommittedRecord, Log, Pin } from './log.js'
 export type { ReadResult } from './wal-reader.js'
 
 export interface StorageOptions {
@@ -58,35 +59,16 @@ export interface WalStats {
   fsync_policy: string
 }
 
-export interface Pin {
-  /** the cursor has read everything below `sequence` */
-  advance: (sequence: number) => void
-  release: () => void
-}
-
 export interface SegmentCompaction {
   segments_deleted: number
   bytes_reclaimed: number
   wal_segments: number
 }
 
-export interface Storage {
+/** The local WAL (storage.md): the Log of single-node mode, with its snapshots and compaction. */
+export interface Storage extends Log {
   readonly report: StartupReport
-  /** numbers and buffers the entries synchronously; see WalWriter.append */
-  append: (entries: WalEntry[], group: boolean) => number[]
-  waitFor: (sequence: number) => Promise<void>
-  /** listeners get each commit's records, in sequence order */
-  onCommit: (listener: CommitListener) => () => void
   read: (fromOffset: number, limit: number, maxBytes: number) => Promise<ReadResult>
-  /** holds back deletion of segments holding records ≥ sequence (storage.md §7) */
-  pin: (sequence: number) => Pin
-  /** last appended sequence (the head, counting a full snapshot's S) */
-  appendedHead: () => number
-  /** last committed sequence: acknowledgements, events and WAL_READ stop here */
-  committedHead: () => number
-  /** oldest retained record's sequence, or head+1 when none */
-  earliestOffset: () => number
-  isFailed: () => boolean
   stats: () => WalStats
   /** the newest full snapshot (null when none) */
   latestSnapshot: () => FullSnapshotInfo | null

@@ -1,7 +1,8 @@
 import fs from 'node:fs'
 import { decodeRecordAt, HEADER_SIZE } from './record.js'
 import { seekPosition } from './segments.js'
-import type { CommittedRecord, WalState } from './wal-writer.js'
+import type { CommittedRecord } from './log.js'
+import type { WalState } from './wal-writer.js'
 import { walIoError } from './wal-writer.js'
 
 const CHUNK = 1024 * 1024

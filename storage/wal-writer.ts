@@ -1,6 +1,7 @@
 import type { WalEntry } from '../protocol/entries.js'
 import { RcpError } from '../protocol/errors.js'
 import type { FileLayer } from './file-layer.js'
+import type { CommitListener, CommittedRecord } from './log.js'
 import type { Logger } from './logger.js'
 import { encodeRecord, readSequence, stampRecord } from './record.js'
 import { newSegmentInfo, noteRecord } from './segments.js'
@@ -17,13 +18,6 @@ export function formatFsyncPolicy (policy: FsyncPolicy): string {
   if (policy.kind === 'every_ms') return `every_ms:${policy.ms}`
   return policy.kind
 }
-
-export interface CommittedRecord {
-  sequence: number
-  entry: WalEntry
-}
-
-export type CommitListener = (records: CommittedRecord[]) => void
 
 export interface IoStats {
   bytes_written: number

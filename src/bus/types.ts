@@ -1,21 +1,9 @@
-import type { WalEntry } from '../../protocol/entries.js'
+import type { Log } from '../../storage/log.js'
 
-/** A committed WAL record as the storage layer hands it out. */
-export interface CommittedRecord {
-  sequence: number
-  entry: WalEntry
-}
+export type { CommittedRecord } from '../../storage/log.js'
 
-/** What the bus needs from storage: commit notifications, committed reads and compaction pins. */
-export interface CommittedLog {
-  /** Listeners run in sequence order, in the same turn that moves committedHead(). */
-  onCommit: (listener: (records: CommittedRecord[]) => void) => () => void
-  read: (fromOffset: number, limit: number, maxBytes: number) => Promise<{ records: CommittedRecord[] }>
-  pin: (sequence: number) => { advance: (sequence: number) => void, release: () => void }
-  earliestOffset: () => number
-  appendedHead: () => number
-  committedHead: () => number
-}
+/** What the bus needs from the log: commit notifications, committed reads and compaction pins. */
+export type CommittedLog = Pick<Log, 'onCommit' | 'read' | 'pin' | 'earliestOffset' | 'appendedHead' | 'committedHead'>
 
 /**
  * A transport that carries subscription output: an RCP connection, a WebSocket.

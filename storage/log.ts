@@ -1,0 +1,47 @@
+import type { WalEntry } from '../protocol/entries.js'
+
+/**
+ * The log behind the dispatcher and the bus (architecture.md): the local WAL in
+ * single-node mode, the JetStream stream in cluster mode (cluster.md §2). Offsets
+ * are the log's sequence numbers; everything above committedHead() may still fail.
+ */
+
+/** A committed record as a log hands it out. */
+export interface CommittedRecord {
+  sequence: number
+  entry: WalEntry
+}
+
+export type CommitListener = (records: CommittedRecord[]) => void
+
+/** A catch-up cursor's hold on records it has not read yet (storage.md §7). */
+export interface Pin {
+  /** the cursor has read everything below `sequence` */
+  advance: (sequence: number) => void
+  release: () => void
+}
+
+export interface Log {
+  /**
+   * Numbers and buffers the entries synchronously and returns their sequences
+   * (an atomic group when `group`); throws RcpError (BAD_REQUEST for an oversized
+   * record, WAL_IO_ERROR when the log cannot take writes).
+   */
+  append: (entries: WalEntry[], group: boolean) => number[]
+  /** resolves once `sequence` has committed; rejects with WAL_IO_ERROR if it cannot */
+  waitFor: (sequence: number) => Promise<void>
+  /** listeners get each commit's records in sequence order, in the turn that moves committedHead() */
+  onCommit: (listener: CommitListener) => () => void
+  /** committed records with sequence ≥ fromOffset, ascending, at most `limit`, stopping before `maxBytes` */
+  read: (fromOffset: number, limit: number, maxBytes: number) => Promise<{ records: CommittedRecord[] }>
+  /** holds back compaction of records ≥ sequence */
+  pin: (sequence: number) => Pin
+  /** last sequence given out (counting a snapshot's last sequence) */
+  appendedHead: () => number
+  /** last committed sequence: acknowledgements, events and WAL_READ stop here */
+  committedHead: () => number
+  /** oldest retained record's sequence, or committedHead() + 1 when none */
+  earliestOffset: () => number
+  /** true once the log refuses writes until restart (storage.md §4 failed state) */
+  isFailed: () => boolean
+}

@@ -3,9 +3,8 @@ import path from 'node:path'
 import { nodeFileLayer, syncDir } from './file-layer.js'
 import type { FileLayer } from './file-layer.js'
 import { listFullSnapshots, writeFullSnapshot } from './full-snapshot.js'
-import type { FullSnapshotInfo, SnapshotLine } from './full-snapshot.js'
+import type { FullSnapshotInfo } from './full-snapshot.js'
 import { createInstanceSnapshots } from './instance-snapshots.js'
-import type { InstanceSnapshots } from './instance-snapshots.js'
 import { acquireLock } from './lock.js'
 import { silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
@@ -15,8 +14,8 @@ import { newSegmentInfo } from './segments.js'
 import { readCommitted } from './wal-reader.js'
 import type { ReadResult } from './wal-reader.js'
 import { createWalWriter, formatFsyncPolicy } from './wal-writer.js'
-import type { FsyncPolicy, IoStats, WalState } from './wal-writer.js'
-import type { Log } from './log.js'
+import type { FsyncPolicy, WalState } from './wal-writer.js'
+import type { DatabaseLog, SegmentCompaction } from './log.js'
 
 export { encodeRecord, HEADER_SIZE, FLAG_GROUP_CONT } from './record.js'
 export { segmentName } from './segments.js'
@@ -31,8 +30,8 @@ export type { FileLayer } from './file-layer.js'
 export type { Logger } from './logger.js'
 export { silentLogger } from './logger.js'
 export { formatFsyncPolicy } from './wal-writer.js'
-export type { FsyncPolicy, IoStats } from './wal-writer.js'
-export type { CommitListener, CommittedRecord, Log, Pin } from './log.js'
+export type { FsyncPolicy } from './wal-writer.js'
+export type { CommitListener, CommittedRecord, DatabaseLog, IoStats, Log, Pin, SegmentCompaction, WalStats } from './log.js'
 export type { ReadResult } from './wal-reader.js'
 
 export interface StorageOptions {
@@ -48,37 +47,13 @@ export interface StorageOptions {
   files?: FileLayer
 }
 
-/** WAL_STATS fields (storage.md §8). */
-export interface WalStats {
-  entry_count: number
-  segment_count: number
-  total_size_bytes: number
-  latest_offset: number | null
-  io_stats: IoStats
-  earliest_offset: number
-  fsync_policy: string
-}
-
-export interface SegmentCompaction {
-  segments_deleted: number
-  bytes_reclaimed: number
-  wal_segments: number
-}
 
 /** The local WAL (storage.md): the Log of single-node mode, with its snapshots and compaction. */
-export interface Storage extends Log {
+export interface Storage extends DatabaseLog {
   readonly report: StartupReport
   read: (fromOffset: number, limit: number, maxBytes: number) => Promise<ReadResult>
-  stats: () => WalStats
-  /** the newest full snapshot (null when none) */
-  latestSnapshot: () => FullSnapshotInfo | null
-  /** streams a full snapshot of committed state ≤ lastSequence and makes it the newest generation */
-  writeSnapshot: (lines: Iterable<SnapshotLine>, lastSequence: number, now: number) => Promise<FullSnapshotInfo>
   /** §7 step 2: deletes sealed segments covered by the older retained snapshot, oldest first, honouring pins */
   compactSegments: () => Promise<SegmentCompaction>
-  /** §7 step 3: deletes full snapshots older than the two newest */
-  pruneSnapshots: () => Promise<number>
-  readonly instanceSnapshots: InstanceSnapshots
   /** drains and fsyncs the WAL, closes it and releases the LOCK */
   close: () => Promise<void>
 }

@@ -1,7 +1,7 @@
 import type { Engine, SnapshotLine } from '../engine/types.js'
 import type { JsonObject } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
-import type { Logger, Storage } from '../../storage/index.js'
+import type { DatabaseLog, Logger } from '../../storage/index.js'
 import type { CompactionSection } from './options.js'
 
 export interface CompactResult extends JsonObject {
@@ -23,7 +23,7 @@ export interface Compactor {
 
 const CHECK_INTERVAL_MS = 10_000
 
-export function createCompactor (engine: Engine, storage: Storage, options: CompactionSection, logger: Logger, now: () => number): Compactor {
+export function createCompactor (engine: Engine, storage: DatabaseLog, options: CompactionSection, logger: Logger, now: () => number): Compactor {
   let chain: Promise<unknown> = Promise.resolve()
   let running = 0
   let appendedSince = 0

@@ -3,14 +3,14 @@ import { MAX_MESSAGE_BYTES } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
 import { MAX_BATCH_OPS, PROTOCOL_VERSION, SERVER_FEATURES, SERVER_NAME, SERVER_VERSION } from '../../protocol/identity.js'
 import { validateParams } from '../../protocol/schemas.js'
-import type { Storage } from '../../storage/index.js'
+import type { DatabaseLog } from '../../storage/index.js'
 import type { Engine, ReadOp, WriteOp } from '../engine/types.js'
 import type { Compactor } from './compaction.js'
 import type { CallerInfo, Dispatcher, OpOutcome } from './types.js'
 
 export interface DispatcherDeps {
   engine: Engine
-  storage: Storage
+  storage: DatabaseLog
   compactor: Compactor
   now: () => number
 }

@@ -75,6 +75,9 @@ export interface SnapshotEntry {
 export interface CheckpointEntry {
   type: 'checkpoint'
   timestamp: number
+  /** cluster mode's term entry (cluster.md §3): the leader term it starts, and its node */
+  term?: number
+  node_id?: string
   ts?: number
 }
 

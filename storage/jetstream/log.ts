@@ -1,7 +1,7 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { WalEntry } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
-import type { CommitListener, CommittedRecord, Log, Pin } from '../log.js'
+import type { CommitListener, CommittedRecord, IoStats, Log, Pin } from '../log.js'
 import type { Logger } from '../logger.js'
 import { startApplier } from './applier.js'
 import type { Applier } from './applier.js'
@@ -47,6 +47,8 @@ export interface FollowOptions {
   term: number
   /** every record that takes effect, in order, before commit listeners see it: the engine's apply */
   apply: (record: CommittedRecord) => void
+  /** after each message is handled and before it commits: where the applied state now stands */
+  onSeen?: (sequence: number) => void
   /** the stream no longer holds `expected` (compaction purged it): state must come from a newer snapshot */
   onGap: (expected: number, found: number) => void
 }
@@ -60,7 +62,11 @@ export interface LeadOptions {
 }
 
 export interface JetStreamLog extends Log {
-  /** consumes the stream from `from`, applying what takes effect (cluster.md §1) */
+  /**
+   * Consumes the stream from `from`, applying what takes effect (cluster.md §1). Records at
+   * or below the committed head are applied again without commit notices (a rebuild); a
+   * `from` above it (a newer snapshot) moves the head there without notices.
+   */
   follow: (opts: FollowOptions) => void
   /** resolves once no more records will be applied */
   stopFollowing: () => Promise<void>
@@ -85,6 +91,8 @@ export interface JetStreamLog extends Log {
   /** purges the stream below `keep`, never past a pinned sequence; returns how many messages went */
   purgeBelow: (keep: number) => Promise<number>
   readonly terms: TermIndex
+  /** counters for WAL_STATS: records and bytes appended and read since start */
+  readonly io: IoStats
   close: () => Promise<void>
 }
 
@@ -152,6 +160,7 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
   const committedWaiters = createWaiters()
   const listeners = new Set<CommitListener>()
   const pins = new Set<{ sequence: number }>()
+  const io: IoStats = { bytes_written: 0, bytes_read: 0, writes: 0, reads: 0, fsyncs: 0 }
 
   function minPin (): number {
     let min = Infinity
@@ -205,6 +214,7 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
         if (taken.sequence > committed) fresh.push(taken)
       }
     }
+    f.options.onSeen?.(sequence)
     if (!filter.pending) advance(sequence, fresh)
     if (pending === 0 && sequence > state.last) state = { ...state, last: sequence }
     seenWaiters.reached(seenSeq)
@@ -247,7 +257,10 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
       const from = Math.max(fromOffset, earliest)
       if (from > committed) return { records: [] }
       try {
-        return await readRange({ jsm: opts.jsm, stream: opts.stream, terms: opts.terms, from, head: committed, limit, maxBytes })
+        io.reads++
+        const result = await readRange({ jsm: opts.jsm, stream: opts.stream, terms: opts.terms, from, head: committed, limit, maxBytes })
+        io.bytes_read += result.bytes
+        return result
       } catch (err) {
         if (!(err instanceof PurgedError)) throw err
         await refresh().catch(() => {})
@@ -295,6 +308,10 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
       if (follower !== null || writer !== null) throw new Error('the log is already following or leading')
       seenSeq = options.from - 1
       filter = createTermFilter(options.term)
+      if (seenSeq > committed) {
+        logger.warn({ from: committed + 1, to: seenSeq }, 'state loaded from a newer snapshot: these offsets produce no commit notices here')
+        advance(seenSeq, [])
+      }
       const applier = startApplier({ js: opts.js, stream: opts.stream, from: options.from, onMessage, logger })
       follower = { applier, options }
     },
@@ -313,6 +330,7 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
         firstSequence: seenSeq + 1,
         maxPayload: opts.maxPayload,
         ackTimeoutMs: opts.ackTimeoutMs,
+        io,
         canDecide: options.canDecide,
         onCommit: onWriterCommit,
         onFail (error) {
@@ -348,6 +366,7 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
       return purged
     },
     terms: opts.terms,
+    io,
     async close () {
       await log.stopFollowing()
       if (writer !== null) log.resign(clusterUnavailable('leadership_lost', 'this node is shutting down'))

@@ -2,6 +2,7 @@ import type { JetStreamClient, PubAck } from '@nats-io/jetstream'
 import type { WalEntry } from '../../protocol/entries.js'
 import { badRequest } from '../../protocol/errors.js'
 import type { RcpError } from '../../protocol/errors.js'
+import type { IoStats } from '../log.js'
 import { clusterUnavailable } from './errors.js'
 import { recordHeaders } from './records.js'
 import type { StreamRecord } from './records.js'
@@ -22,6 +23,8 @@ export interface WriterOptions {
   maxPayload: number
   /** bound on each PubAck */
   ackTimeoutMs: number
+  /** counts the records and bytes published */
+  io: IoStats
   /** false once this node may no longer decide (lease lost or expired) */
   canDecide: () => boolean
   /** committed records as the stream holds them, in sequence order, one call per unit that completes */
@@ -110,6 +113,8 @@ export function createWriter (opts: WriterOptions): Writer {
       }
     }
     const sequences = entries.map(() => ++last)
+    for (const payload of payloads) opts.io.bytes_written += payload.length
+    opts.io.writes += entries.length
     const cont = (i: number): boolean => group && i < entries.length - 1
     const records = entries.map((entry, i): StreamRecord => ({ sequence: sequences[i], entry, term: opts.term, cont: cont(i) }))
     const grouped = group ? [records] : records.map((r) => [r])

@@ -1,0 +1,4 @@
+export { startClusterNode } from './node.js'
+export type {
+  ClusterCounters, ClusterNode, ClusterNodeOptions, ClusterSection, ClusterStartupReport, ClusterStatus, DispatchOptions, Role,
+} from './node.js'

@@ -9,9 +9,9 @@ import type { Logger, SnapshotLine as StoredLine } from '../../storage/index.js'
 import type { CommittedLog } from '../bus/types.js'
 import {
   acquireLease, clusterUnavailable, connectJetStream, createClusterStore, createJetStreamLog,
-  createObjectInstanceSnapshots, loadNewestSnapshot, scanTerms, watchLeader,
+  createObjectInstanceSnapshots, loadNewestSnapshot, readStreamState, scanTerms, watchLeader,
 } from '../../storage/jetstream/index.js'
-import type { ClusterStore, JetStreamConnection, JetStreamLog, Lease, LeaderInfo, StreamState } from '../../storage/jetstream/index.js'
+import type { ClusterStore, JetStreamConnection, JetStreamLog, Lease, LeaderInfo } from '../../storage/jetstream/index.js'
 import { createEngine } from '../engine/index.js'
 import type { Engine, InstanceRecord, SnapshotLine } from '../engine/types.js'
 import { createCompactor } from '../ops/compaction.js'
@@ -121,11 +121,6 @@ const CATCH_UP_STALL_MS = 30_000
 const RETRY_FIRST_MS = 250
 const RETRY_MAX_MS = 5_000
 
-function streamStateOf (info: { state: { first_seq: number, last_seq: number, messages: number, bytes: number } }): StreamState {
-  const s = info.state
-  return { first: s.messages === 0 ? s.last_seq + 1 : s.first_seq, last: s.last_seq, messages: s.messages, bytes: s.bytes }
-}
-
 /**
  * Starts a node (cluster.md §5): connect to NATS, ensure the stream and buckets, load the
  * newest snapshot from the object store, consume the stream to its last sequence, then
@@ -174,7 +169,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
   const restore = (engine: Engine, line: StoredLine): void => { engine.restore(line as SnapshotLine) }
 
   // cluster.md §5: snapshot, then the stream from its offset + 1
-  const stream0 = streamStateOf(await resources.jsm.streams.info(cfg.stream))
+  const stream0 = await readStreamState(resources.jsm, cfg.stream)
   const generations = await conn.snapshots.list()
   const loaded = await loadNewestSnapshot(conn.snapshots, makeEngine, restore, logger)
   const S = loaded.snapshot?.lastSequence ?? 0

@@ -143,6 +143,8 @@ export function watchLeader (kv: KV, leaseMs: number, logger: Logger, onLeader: 
     while (!stopped) {
       try {
         watcher = await kv.watch({ key: LEADER_KEY })
+        // stop() may have run while the watch was being set up
+        if (stopped) watcher.stop()
         for await (const entry of watcher) {
           if (stopped) break
           onLeader(decode(entry))

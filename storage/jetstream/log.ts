@@ -23,6 +23,12 @@ export interface StreamState {
   bytes: number
 }
 
+/** The stream's state from the servers. */
+export async function readStreamState (jsm: JetStreamManager, stream: string): Promise<StreamState> {
+  const s = (await jsm.streams.info(stream)).state
+  return { first: s.messages === 0 ? s.last_seq + 1 : s.first_seq, last: s.last_seq, messages: s.messages, bytes: s.bytes }
+}
+
 export interface JetStreamLogOptions {
   js: JetStreamClient
   jsm: JetStreamManager
@@ -237,9 +243,7 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
   }
 
   async function refresh (): Promise<StreamState> {
-    const info = await opts.jsm.streams.info(opts.stream)
-    const s = info.state
-    state = { first: s.messages === 0 ? s.last_seq + 1 : s.first_seq, last: s.last_seq, messages: s.messages, bytes: s.bytes }
+    state = await readStreamState(opts.jsm, opts.stream)
     return state
   }
 

@@ -1,0 +1,100 @@
+import t from 'tap'
+import { RcpError } from '../../protocol/errors.js'
+import { startNats } from '../support/nats.js'
+import { startTcpProxy } from '../support/tcp-proxy.js'
+import { allAt, call, closeAll, electedLeader, ORDER, snapshotText, startNode, until } from './helpers.js'
+import type { TestNode } from './helpers.js'
+
+/**
+ * A leader cut off from NATS past its lease (its traffic held by a proxy, then delivered,
+ * as after SIGSTOP/SIGCONT): it stops deciding when the lease lapses, another node takes
+ * over, the old leader's delayed appends are refused or dropped, and it converges.
+ * No acknowledged write is lost; never two leaders taking writes.
+ */
+t.test('a leader cut off past its lease is fenced, steps down and converges', async (t) => {
+  const nats = await startNats(3)
+  t.teardown(() => nats.stop())
+  const proxy = await startTcpProxy(nats.servers[0].port)
+  t.teardown(() => proxy.close())
+  const nodes: TestNode[] = []
+  t.teardown(() => closeAll(nodes))
+  const old = await startNode([proxy.url], 'old', { cluster: { replicas: 3, write_wait_ms: 2000 } })
+  nodes.push(old)
+  t.equal((await electedLeader(nodes)).id, 'old', 'the first node leads')
+  nodes.push(await startNode(nats.urls, 'b'), await startNode(nats.urls, 'c'))
+  await call(old, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
+  await call(old, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'x' })
+
+  // who takes writes, sampled all along: never two at once
+  let maxLeaders = 0
+  const sampler = setInterval(() => {
+    const taking = nodes.filter((n) => n.node.status().role === 'leader').length
+    maxLeaders = Math.max(maxLeaders, taking)
+  }, 5)
+  t.teardown(() => clearInterval(sampler))
+
+  // keyed writers on the old leader; they keep going while it is cut off
+  const acked = new Map<string, number>()
+  const failures: RcpError[] = []
+  const failedKeys: string[] = []
+  let writing = true
+  const writer = async (w: number): Promise<void> => {
+    for (let k = 0; writing; k++) {
+      const key = `w${w}-${k}`
+      try {
+        const out = await call(old, 'APPLY_EVENT', { instance_id: 'x', event: 'NOTE', payload: { key }, idempotency_key: key })
+        acked.set(key, out.walOffset)
+      } catch (err) {
+        if (!(err instanceof RcpError)) throw err
+        failures.push(err)
+        failedKeys.push(key)
+      }
+    }
+  }
+  const writers = [0, 1, 2, 3].map(writer)
+  await until('some writes through the old leader', () => acked.size >= 20)
+
+  proxy.pause()
+  const rest = nodes.filter((n) => n !== old)
+  const next = await electedLeader(rest)
+  await until('the old leader gave up', () => old.node.status().role !== 'leader')
+  const during = await call(next, 'APPLY_EVENT', { instance_id: 'x', event: 'NOTE', payload: { key: 'new' } })
+  t.ok(during.walOffset > 0, `${next.id} takes writes`)
+  proxy.resume()
+  writing = false
+  await Promise.all(writers)
+
+  t.ok(failures.length > 0, 'writes on the cut-off leader failed')
+  for (const f of failures) {
+    t.ok(f.code === 'WAL_IO_ERROR' && f.retryable && ['leadership_lost', 'no_leader'].includes(f.details.reason as string), `retryable ${String(f.details.reason)}`)
+  }
+  t.equal(maxLeaders, 1, 'never two leaders')
+  t.ok(old.logs.some((l) => l.message === 'no longer the leader'), 'the old leader stepped down')
+
+  // convergence: the old node applies the new leader's log, and every acknowledged write is in it
+  // a refused write may or may not have been made: retried with its key, it is there exactly once
+  const retried = new Map<string, number>()
+  for (const key of failedKeys) {
+    const out = await call(nodes[2], 'APPLY_EVENT', { instance_id: 'x', event: 'NOTE', payload: { key }, idempotency_key: key })
+    retried.set(key, out.walOffset)
+  }
+  const last = await call(next, 'APPLY_EVENT', { instance_id: 'x', event: 'NOTE', payload: { key: 'last' } })
+  await allAt(nodes, last.walOffset)
+  await until('the old node rebuilt its state', () => snapshotText(old) === snapshotText(next))
+  t.equal(snapshotText(nodes[2]), snapshotText(nodes[1]), 'identical state on all three')
+  const records = new Map<number, { type: string, payload?: { key?: string }, term?: number }>()
+  for (let from = 1; from <= last.walOffset;) {
+    const page = (await call(old, 'WAL_READ', { from_offset: from, limit: 1000 })).result as { records: Array<{ sequence: number, entry: never }>, next_offset: number }
+    for (const r of page.records) records.set(r.sequence, r.entry)
+    from = page.next_offset
+  }
+  for (const [key, offset] of acked) t.equal(records.get(offset)?.payload?.key, key, `acknowledged write ${key} is at offset ${offset}`)
+  const keys = [...records.values()].flatMap((e) => e.payload?.key === undefined ? [] : [e.payload.key])
+  for (const [key, offset] of retried) {
+    t.equal(records.get(offset)?.payload?.key, key, `retried write ${key} is at offset ${offset}`)
+    t.equal(keys.filter((k) => k === key).length, 1, `and only there`)
+  }
+  const terms = [...records.values()].filter((e) => e.type === 'checkpoint').map((e) => e.term as number)
+  t.same(terms, [...terms].sort((a, b) => a - b), 'terms only rise along the log')
+  t.ok(terms.length >= 2, 'a second term began')
+})

@@ -14,7 +14,8 @@ export interface TcpProxy {
   close: () => Promise<void>
 }
 
-export async function startTcpProxy (targetPort: number, scheme = 'nats'): Promise<TcpProxy> {
+/** `port` 0 takes a free one; a given port lets a client find the proxy again after it was closed. */
+export async function startTcpProxy (targetPort: number, port = 0, scheme = 'nats'): Promise<TcpProxy> {
   let paused = false
   // bytes read while paused, in arrival order, with the socket they are for
   let held: Array<{ to: net.Socket, chunk: Buffer }> = []
@@ -42,11 +43,11 @@ export async function startTcpProxy (targetPort: number, scheme = 'nats'): Promi
       s.on('close', end)
     }
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as net.AddressInfo).port
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const listening = (server.address() as net.AddressInfo).port
   return {
-    port,
-    url: `${scheme}://127.0.0.1:${port}`,
+    port: listening,
+    url: `${scheme}://127.0.0.1:${listening}`,
     pause () { paused = true },
     resume () {
       paused = false

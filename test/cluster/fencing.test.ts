@@ -1,5 +1,10 @@
 import t from 'tap'
+import { connect } from '@nats-io/transport-node'
+import { jetstream } from '@nats-io/jetstream'
+import type { ApplyEventEntry } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
+import { subjectToken } from '../../storage/jetstream/index.js'
+import { recordHeaders } from '../../storage/jetstream/records.js'
 import { startNats } from '../support/nats.js'
 import { startTcpProxy } from '../support/tcp-proxy.js'
 import { allAt, call, closeAll, electedLeader, ORDER, snapshotText, startNode, until } from './helpers.js'
@@ -97,4 +102,43 @@ t.test('a leader cut off past its lease is fenced, steps down and converges', as
   const terms = [...records.values()].filter((e) => e.type === 'checkpoint').map((e) => e.term as number)
   t.same(terms, [...terms].sort((a, b) => a - b), 'terms only rise along the log')
   t.ok(terms.length >= 2, 'a second term began')
+})
+
+t.test('an atomic group its leader never finished is applied on no node, and the leader that finds the stream moved steps down', async (t) => {
+  const nats = await startNats(3)
+  t.teardown(() => nats.stop())
+  const nodes: TestNode[] = []
+  t.teardown(() => closeAll(nodes))
+  for (const id of ['a', 'b', 'c']) nodes.push(await startNode(nats.urls, id))
+  const first = await electedLeader(nodes)
+  await call(first, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
+  const before = await call(first, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'x' })
+  await allAt(nodes, before.walOffset)
+
+  // the first two messages of a group, as the leader would write them, and then nothing: it "crashed" mid-group
+  const nc = await connect({ servers: nats.urls })
+  t.teardown(() => nc.close())
+  const js = jetstream(nc)
+  const term = first.node.status().term
+  const group = (k: number): ApplyEventEntry => ({
+    type: 'apply_event', instance_id: 'x', machine: 'order', version: 1, event: 'NOTE', from_state: 'pending', to_state: 'pending', payload: { k }, ctx: { k }, ts: 1,
+  })
+  let last = before.walOffset
+  for (const k of [1, 2]) {
+    last = (await js.publish(`rstmdb.log.i.${subjectToken('x')}`, JSON.stringify(group(k)), { expect: { lastSequence: last }, headers: recordHeaders(term, true) })).seq
+  }
+  // the leader's next append expects the sequence it last wrote: refused, it steps down, and a term entry cuts the group
+  const err = await call(first, 'APPLY_EVENT', { instance_id: 'x', event: 'NOTE', payload: { k: 9 } }).then(() => null, (e: unknown) => e)
+  t.match(err, { code: 'WAL_IO_ERROR', details: { reason: 'leadership_lost' } })
+  const next = await electedLeader(nodes)
+  const after = await call(next, 'APPLY_EVENT', { instance_id: 'x', event: 'NOTE', payload: { k: 3 } })
+  t.ok(after.walOffset > last, 'the new term starts after the cut-off group')
+  await allAt(nodes, after.walOffset)
+  for (const n of nodes) {
+    const read = (await call(n, 'WAL_READ', { from_offset: before.walOffset + 1, limit: 100 })).result as { records: Array<{ entry: { payload?: { k?: number }, type: string } }> }
+    t.same(read.records.map((r) => r.entry.payload?.k ?? r.entry.type), ['checkpoint', 3], `${n.id}: neither part of the group, nor the refused write`)
+    t.same((await call(n, 'GET_INSTANCE', { instance_id: 'x' })).result.ctx, { k: 3 })
+  }
+  t.equal(snapshotText(nodes[1]), snapshotText(nodes[0]))
+  t.equal(snapshotText(nodes[2]), snapshotText(nodes[0]))
 })

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { accessSync, constants } from 'node:fs'
+import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort, removeDir, tempDir } from './server.js'
 
@@ -9,7 +11,19 @@ import { freePort, removeDir, tempDir } from './server.js'
  * removes the store directories, and a process exit hook SIGKILLs stragglers.
  */
 
-export const NATS_SERVER = process.env.NATS_SERVER ?? 'nats-server'
+/** NATS_SERVER, else nats-server on PATH, else Debian's /usr/sbin/nats-server (not on every user's PATH) */
+export const NATS_SERVER = process.env.NATS_SERVER ?? findExecutable('nats-server', ['/usr/sbin', '/usr/local/sbin'])
+
+function findExecutable (name: string, extra: string[]): string {
+  for (const dir of [...(process.env.PATH ?? '').split(path.delimiter), ...extra]) {
+    const candidate = path.join(dir, name)
+    try {
+      accessSync(candidate, constants.X_OK)
+      return candidate
+    } catch {}
+  }
+  return name
+}
 
 const READY_TIMEOUT_MS = 30_000
 const STOP_TIMEOUT_MS = 10_000

@@ -6,56 +6,19 @@
  * Run: npx tsc -p tsconfig.json && node dist/bench/cluster-log.js
  * Prints a table, then the figures as one JSON line (the last line).
  */
-import type { WalEntry } from '../protocol/entries.js'
 import { silentLogger } from '../storage/index.js'
-import { connectJetStream, createJetStreamLog, readStreamState, TermIndex } from '../storage/jetstream/index.js'
+import { connectJetStream, openJetStreamLog, TermIndex } from '../storage/jetstream/index.js'
 import type { JetStreamLog } from '../storage/jetstream/index.js'
 import { startNats } from '../test/support/nats.js'
+import { appendLoad } from './append-load.js'
 
 const RUN_MS = Number(process.env.RUN_MS ?? 3000)
 const STREAM = 'BENCH'
-const pad = 'x'.repeat(170)
-const record = (i: number): WalEntry => ({
-  type: 'apply_event', instance_id: `inst-${i % 1000}`, machine: 'order', version: 1, event: 'NOTE', from_state: 'pending', to_state: 'pending', payload: null, ctx: { n: i, pad }, ts: 1736937000123,
-})
-
-function percentile (sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
-}
 
 async function openLog (servers: string[], replicas: number, committed: number): Promise<{ log: JetStreamLog, close: () => Promise<void> }> {
   const conn = await connectJetStream({ nats: { servers }, stream: STREAM, subjectPrefix: 'bench', replicas, leaseMs: 10_000 })
-  const log = createJetStreamLog({
-    js: conn.resources.js,
-    jsm: conn.resources.jsm,
-    stream: STREAM,
-    subjects: conn.subjects,
-    maxPayload: conn.maxPayload,
-    ackTimeoutMs: 10_000,
-    logger: silentLogger,
-    committed,
-    terms: new TermIndex(),
-    stream0: await readStreamState(conn.resources.jsm, STREAM),
-  })
+  const log = await openJetStreamLog(conn, { stream: STREAM, committed, terms: new TermIndex(), ackTimeoutMs: 10_000, logger: silentLogger })
   return { log, close: async () => { await log.close(); await conn.nc.close() } }
-}
-
-async function appendRun (log: JetStreamLog, writers: number): Promise<{ rate: number, p50: number, p99: number }> {
-  const latencies: number[] = []
-  const stopAt = performance.now() + RUN_MS
-  let n = 0
-  const started = performance.now()
-  await Promise.all(Array.from({ length: writers }, async () => {
-    while (performance.now() < stopAt) {
-      const t0 = performance.now()
-      const [seq] = log.append([record(n++)], false)
-      await log.waitFor(seq)
-      latencies.push(performance.now() - t0)
-    }
-  }))
-  const elapsed = (performance.now() - started) / 1000
-  latencies.sort((a, b) => a - b)
-  return { rate: latencies.length / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) }
 }
 
 const results: Array<Record<string, number | string>> = []
@@ -67,7 +30,7 @@ for (const replicas of [3, 1]) {
     leader.log.lead({ term: 1, canDecide: () => true, onFail: (err) => { throw err } })
     await leader.log.waitFor(leader.log.append([{ type: 'checkpoint', timestamp: 1, term: 1, node_id: 'bench', ts: 1 }], false)[0])
     for (const writers of [1, 16, 64]) {
-      const r = await appendRun(leader.log, writers)
+      const r = await appendLoad(leader.log, writers, RUN_MS)
       console.log(`R${replicas}`.padEnd(9) + String(writers).padStart(8) + Math.round(r.rate).toLocaleString('en-US').padStart(11) + r.p50.toFixed(3).padStart(9) + r.p99.toFixed(3).padStart(9))
       results.push({ name: 'append', replicas, writers, appends_per_sec: Math.round(r.rate), p50_ms: Number(r.p50.toFixed(3)), p99_ms: Number(r.p99.toFixed(3)) })
     }

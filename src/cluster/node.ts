@@ -8,8 +8,8 @@ import { silentLogger } from '../../storage/index.js'
 import type { Logger, SnapshotLine as StoredLine } from '../../storage/index.js'
 import type { CommittedLog } from '../bus/types.js'
 import {
-  acquireLease, clusterUnavailable, connectJetStream, createClusterStore, createJetStreamLog,
-  createObjectInstanceSnapshots, loadNewestSnapshot, readStreamState, scanTerms, watchLeader,
+  acquireLease, clusterUnavailable, connectJetStream, createClusterStore,
+  createObjectInstanceSnapshots, loadNewestSnapshot, openJetStreamLog, readStreamState, scanTerms, watchLeader,
 } from '../../storage/jetstream/index.js'
 import type { ClusterStore, JetStreamConnection, JetStreamLog, Lease, LeaderInfo } from '../../storage/jetstream/index.js'
 import { createEngine } from '../engine/index.js'
@@ -176,18 +176,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
   // the term in force where the retained stream begins: that of the snapshot it was purged to
   const purgedTo = generations.find((g) => g.lastSequence < stream0.first)
   const terms = await scanTerms(resources.js, conn, cfg.stream, stream0.first, stream0.first > 1 ? purgedTo?.term ?? 0 : 0)
-  const log: JetStreamLog = createJetStreamLog({
-    js: resources.js,
-    jsm: resources.jsm,
-    stream: cfg.stream,
-    subjects,
-    maxPayload: conn.maxPayload,
-    ackTimeoutMs: cfg.lease_ms,
-    logger,
-    committed: S,
-    terms,
-    stream0,
-  })
+  const log: JetStreamLog = await openJetStreamLog(conn, { stream: cfg.stream, committed: S, terms, ackTimeoutMs: cfg.lease_ms, logger, stream0 })
   const ref = createEngineRef(loaded.target)
   const store: ClusterStore = createClusterStore({
     log,

@@ -13,6 +13,8 @@ import { createSubjects } from './subjects.js'
 import type { Subjects } from './subjects.js'
 import { entryTerm, TermIndex } from './terms.js'
 import { decodeRecord } from './records.js'
+import { createJetStreamLog, readStreamState } from './log.js'
+import type { JetStreamLog, StreamState } from './log.js'
 
 export { connectNats } from './connect.js'
 export type { NatsConnectOptions } from './connect.js'
@@ -69,6 +71,34 @@ export async function connectJetStream (opts: JetStreamOptions): Promise<JetStre
     await nc.close().catch(() => {})
     throw err
   }
+}
+
+export interface JetStreamLogStart {
+  stream: string
+  /** the state the log feeds holds everything up to here (a snapshot's last sequence) */
+  committed: number
+  terms: TermIndex
+  ackTimeoutMs: number
+  logger: Logger
+  /** the stream's state, when just read */
+  stream0?: StreamState
+}
+
+/** The JetStream log over a connection (createJetStreamLog). */
+export async function openJetStreamLog (conn: JetStreamConnection, start: JetStreamLogStart): Promise<JetStreamLog> {
+  const { js, jsm } = conn.resources
+  return createJetStreamLog({
+    js,
+    jsm,
+    stream: start.stream,
+    subjects: conn.subjects,
+    maxPayload: conn.maxPayload,
+    ackTimeoutMs: start.ackTimeoutMs,
+    logger: start.logger,
+    committed: start.committed,
+    terms: start.terms,
+    stream0: start.stream0 ?? await readStreamState(jsm, start.stream),
+  })
 }
 
 export interface LoadedSnapshot<T> {

@@ -5,10 +5,7 @@ import type { ApplyEventEntry } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
 import { subjectToken } from '../../storage/jetstream/index.js'
 import { recordHeaders } from '../../storage/jetstream/records.js'
-import { startNats } from '../support/nats.js'
-import { startTcpProxy } from '../support/tcp-proxy.js'
-import { allAt, call, closeAll, electedLeader, ORDER, snapshotText, startNode, until } from './helpers.js'
-import type { TestNode } from './helpers.js'
+import { allAt, call, electedLeader, natsFor, nodesFor, ORDER, proxyFor, snapshotText, startNode, until } from './helpers.js'
 
 /**
  * A leader cut off from NATS past its lease (its traffic held by a proxy, then delivered,
@@ -17,12 +14,9 @@ import type { TestNode } from './helpers.js'
  * No acknowledged write is lost; never two leaders taking writes.
  */
 t.test('a leader cut off past its lease is fenced, steps down and converges', async (t) => {
-  const nats = await startNats(3)
-  t.teardown(() => nats.stop())
-  const proxy = await startTcpProxy(nats.servers[0].port)
-  t.teardown(() => proxy.close())
-  const nodes: TestNode[] = []
-  t.teardown(() => closeAll(nodes))
+  const nats = await natsFor(t, 3)
+  const proxy = await proxyFor(t, nats)
+  const nodes = nodesFor(t)
   const old = await startNode([proxy.url], 'old', { cluster: { replicas: 3, write_wait_ms: 2000 } })
   nodes.push(old)
   t.equal((await electedLeader(nodes)).id, 'old', 'the first node leads')
@@ -105,10 +99,8 @@ t.test('a leader cut off past its lease is fenced, steps down and converges', as
 })
 
 t.test('an atomic group its leader never finished is applied on no node, and the leader that finds the stream moved steps down', async (t) => {
-  const nats = await startNats(3)
-  t.teardown(() => nats.stop())
-  const nodes: TestNode[] = []
-  t.teardown(() => closeAll(nodes))
+  const nats = await natsFor(t, 3)
+  const nodes = nodesFor(t)
   for (const id of ['a', 'b', 'c']) nodes.push(await startNode(nats.urls, id))
   const first = await electedLeader(nodes)
   await call(first, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })

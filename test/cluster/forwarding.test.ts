@@ -3,10 +3,8 @@ import { connect } from '@nats-io/transport-node'
 import { Kvm } from '@nats-io/kv'
 import { RcpError } from '../../protocol/errors.js'
 import { LEADER_KEY } from '../../storage/jetstream/index.js'
-import { startNats } from '../support/nats.js'
 import { startTcpProxy } from '../support/tcp-proxy.js'
-import { allAt, call, closeAll, electedLeader, LEASE_MS, leadersOf, ORDER, startNode, until } from './helpers.js'
-import type { TestNode } from './helpers.js'
+import { allAt, call, electedLeader, leadersOf, LEASE_MS, natsFor, nodesFor, ORDER, roles, startNode, until } from './helpers.js'
 
 /** Requests on any node (cluster.md §4): forwarding, the no-leader wait, read-your-writes, a node without NATS. */
 
@@ -21,8 +19,7 @@ const failure = async (p: Promise<unknown>): Promise<RcpError> => {
 }
 
 t.test('no leader: writes wait up to write_wait_ms, then WAL_IO_ERROR no_leader; a leader that appears takes them', async (t) => {
-  const nats = await startNats(1)
-  t.teardown(() => nats.stop())
+  const nats = await natsFor(t, 1)
   // someone holds the lease and never answers: no node may lead while it renews
   const nc = await connect({ servers: nats.urls })
   t.teardown(() => nc.close())
@@ -35,8 +32,7 @@ t.test('no leader: writes wait up to write_wait_ms, then WAL_IO_ERROR no_leader;
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
   })()
-  const nodes: TestNode[] = []
-  t.teardown(() => closeAll(nodes))
+  const nodes = nodesFor(t)
   nodes.push(await startNode(nats.urls, 'a', { cluster: { write_wait_ms: 600 } }), await startNode(nats.urls, 'b', { cluster: { write_wait_ms: 15_000 } }))
   const [a, b] = nodes
   await until('the nodes see the ghost leader', () => nodes.every((n) => n.node.status().leader?.node_id === 'ghost'))
@@ -53,13 +49,10 @@ t.test('no leader: writes wait up to write_wait_ms, then WAL_IO_ERROR no_leader;
 })
 
 t.test('read-your-writes: min_offset waits for the node to apply it, up to read_wait_ms, then replica_behind', async (t) => {
-  const nats = await startNats(1)
-  t.teardown(() => nats.stop())
-  const nodes: TestNode[] = []
-  t.teardown(() => closeAll(nodes))
+  const nats = await natsFor(t, 1)
+  const nodes = nodesFor(t)
   nodes.push(await startNode(nats.urls, 'a', { cluster: { read_wait_ms: 400 } }), await startNode(nats.urls, 'b', { cluster: { read_wait_ms: 400 } }))
-  const leader = await electedLeader(nodes)
-  const follower = nodes.find((n) => n !== leader) as TestNode
+  const { leader, follower } = await roles(nodes)
   const put = await call(leader, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
   t.match((await call(follower, 'GET_MACHINE', { machine: 'order' }, put.walOffset)).result, { machine: 'order', version: 1 }, 'a read at the write\'s offset sees it')
 
@@ -74,13 +67,10 @@ t.test('read-your-writes: min_offset waits for the node to apply it, up to read_
 })
 
 t.test('errors of forwarded writes come back as the leader gave them', async (t) => {
-  const nats = await startNats(1)
-  t.teardown(() => nats.stop())
-  const nodes: TestNode[] = []
-  t.teardown(() => closeAll(nodes))
+  const nats = await natsFor(t, 1)
+  const nodes = nodesFor(t)
   nodes.push(await startNode(nats.urls, 'a'), await startNode(nats.urls, 'b'))
-  const leader = await electedLeader(nodes)
-  const follower = nodes.find((n) => n !== leader) as TestNode
+  const { follower } = await roles(nodes)
   t.match(await failure(call(follower, 'APPLY_EVENT', { instance_id: 'nope', event: 'PAY' })), { code: 'INSTANCE_NOT_FOUND', details: { instance_id: 'nope' } })
   t.match(await failure(call(follower, 'CREATE_INSTANCE', { machine: 'order' })), { code: 'BAD_REQUEST' })
   await call(follower, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
@@ -90,12 +80,10 @@ t.test('errors of forwarded writes come back as the leader gave them', async (t)
 })
 
 t.test('a node without NATS keeps serving reads, fails writes at once, and catches up when NATS is back', async (t) => {
-  const nats = await startNats(1)
-  t.teardown(() => nats.stop())
+  const nats = await natsFor(t, 1)
   let proxy = await startTcpProxy(nats.servers[0].port)
   t.teardown(() => proxy.close())
-  const nodes: TestNode[] = []
-  t.teardown(() => closeAll(nodes))
+  const nodes = nodesFor(t)
   nodes.push(await startNode(nats.urls, 'a'))
   const leader = await electedLeader(nodes)
   const cut = await startNode([proxy.url], 'cut', { cluster: { write_wait_ms: 1000 } })

@@ -1,9 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { Test } from 'tap'
 import type { JsonObject } from '../../protocol/entries.js'
 import { startClusterNode } from '../../src/cluster/index.js'
 import type { ClusterNode, ClusterSection } from '../../src/cluster/index.js'
 import type { CompactionSection } from '../../src/ops/options.js'
 import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../../src/ops/options.js'
+
+import { startNats } from '../support/nats.js'
+import type { NatsCluster } from '../support/nats.js'
+import { startTcpProxy } from '../support/tcp-proxy.js'
+import type { TcpProxy } from '../support/tcp-proxy.js'
 
 export { ORDER } from '../support/machines.js'
 
@@ -91,4 +97,32 @@ export const snapshotText = (n: TestNode): string => [...n.node.engine().snapsho
 
 export async function closeAll (nodes: TestNode[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.node.close()))
+}
+
+/** NATS servers for one test, stopped (store directories removed) when it ends. */
+export async function natsFor (t: Test, size: number, args: string[] = []): Promise<NatsCluster> {
+  const nats = await startNats(size, args)
+  t.teardown(() => nats.stop())
+  return nats
+}
+
+/** The nodes of one test, closed when it ends; push the ones it starts. */
+export function nodesFor (t: Test): TestNode[] {
+  const nodes: TestNode[] = []
+  t.teardown(() => closeAll(nodes))
+  return nodes
+}
+
+/** A proxy in front of the first server, closed when the test ends. */
+export async function proxyFor (t: Test, nats: NatsCluster): Promise<TcpProxy> {
+  const proxy = await startTcpProxy(nats.servers[0].port)
+  t.teardown(() => proxy.close())
+  return proxy
+}
+
+/** The elected leader, one follower and all the followers. */
+export async function roles (nodes: TestNode[]): Promise<{ leader: TestNode, follower: TestNode, followers: TestNode[] }> {
+  const leader = await electedLeader(nodes)
+  const followers = nodes.filter((n) => n !== leader)
+  return { leader, follower: followers[0], followers }
 }

@@ -1,6 +1,5 @@
 import t from 'tap'
-import { startNats } from '../support/nats.js'
-import { allAt, call, closeAll, electedLeader, leadersOf, ORDER, snapshotText, startNode, until } from './helpers.js'
+import { allAt, call, electedLeader, leadersOf, natsFor, nodesFor, ORDER, snapshotText, startNode, until } from './helpers.js'
 import type { TestNode } from './helpers.js'
 
 /**
@@ -8,10 +7,8 @@ import type { TestNode } from './helpers.js'
  * one leader, writes on every node, the same state and the same commit offsets everywhere.
  */
 t.test('three nodes: one leader, writes on every node, same offsets and state on all', async (t) => {
-  const nats = await startNats(3)
-  t.teardown(() => nats.stop())
-  const nodes: TestNode[] = []
-  t.teardown(() => closeAll(nodes))
+  const nats = await natsFor(t, 3)
+  const nodes = nodesFor(t)
   for (let i = 0; i < 3; i++) nodes.push(await startNode(nats.urls, `node-${i}`))
 
   const leader = await electedLeader(nodes)
@@ -63,10 +60,8 @@ t.test('three nodes: one leader, writes on every node, same offsets and state on
 })
 
 t.test('a leader that shuts down hands over: another node leads and takes writes', async (t) => {
-  const nats = await startNats(3)
-  t.teardown(() => nats.stop())
-  const nodes: TestNode[] = []
-  t.teardown(() => closeAll(nodes))
+  const nats = await natsFor(t, 3)
+  const nodes = nodesFor(t)
   for (let i = 0; i < 3; i++) nodes.push(await startNode(nats.urls, `node-${i}`))
   const first = await electedLeader(nodes)
   const before = await call(first, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })

@@ -2,9 +2,7 @@ import t from 'tap'
 import { connect } from '@nats-io/transport-node'
 import { Objm } from '@nats-io/obj'
 import { fullSnapshotName } from '../../storage/index.js'
-import { startNats } from '../support/nats.js'
-import { startTcpProxy } from '../support/tcp-proxy.js'
-import { allAt, call, closeAll, electedLeader, ORDER, snapshotText, startNode, until } from './helpers.js'
+import { allAt, call, electedLeader, natsFor, nodesFor, ORDER, proxyFor, roles, snapshotText, startNode, until } from './helpers.js'
 import type { TestNode } from './helpers.js'
 
 /** Full snapshots in the object store, compaction by purge, nodes booting from snapshot + tail (cluster.md §5, §6). */
@@ -18,13 +16,10 @@ async function writeSome (n: TestNode, prefix: string, count: number): Promise<n
 }
 
 t.test('compaction keeps two snapshot generations and purges below the older; a new node boots from the newest and the tail', async (t) => {
-  const nats = await startNats(1)
-  t.teardown(() => nats.stop())
-  const nodes: TestNode[] = []
-  t.teardown(() => closeAll(nodes))
+  const nats = await natsFor(t, 1)
+  const nodes = nodesFor(t)
   nodes.push(await startNode(nats.urls, 'a'), await startNode(nats.urls, 'b'))
-  const leader = await electedLeader(nodes)
-  const follower = nodes.find((n) => n !== leader) as TestNode
+  const { leader, follower } = await roles(nodes)
 
   await call(follower, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
   await writeSome(follower, 'one', 20)
@@ -56,10 +51,8 @@ t.test('compaction keeps two snapshot generations and purges below the older; a 
 })
 
 t.test('a corrupt newest snapshot: a new node loads the older one and replays the stream from there', async (t) => {
-  const nats = await startNats(1)
-  t.teardown(() => nats.stop())
-  const nodes: TestNode[] = []
-  t.teardown(() => closeAll(nodes))
+  const nats = await natsFor(t, 1)
+  const nodes = nodesFor(t)
   nodes.push(await startNode(nats.urls, 'a'))
   const leader = await electedLeader(nodes)
   await call(leader, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
@@ -80,12 +73,9 @@ t.test('a corrupt newest snapshot: a new node loads the older one and replays th
 })
 
 t.test('a follower the stream was purged past loads the newer snapshot and converges', async (t) => {
-  const nats = await startNats(1)
-  t.teardown(() => nats.stop())
-  const proxy = await startTcpProxy(nats.servers[0].port)
-  t.teardown(() => proxy.close())
-  const nodes: TestNode[] = []
-  t.teardown(() => closeAll(nodes))
+  const nats = await natsFor(t, 1)
+  const proxy = await proxyFor(t, nats)
+  const nodes = nodesFor(t)
   nodes.push(await startNode(nats.urls, 'a'))
   const leader = await electedLeader(nodes)
   const behind = await startNode([proxy.url], 'behind')
@@ -111,13 +101,10 @@ t.test('a follower the stream was purged past loads the newer snapshot and conve
 })
 
 t.test('per-instance snapshots go to the object store; the previous one is replaced; deleted instances are pruned', async (t) => {
-  const nats = await startNats(1)
-  t.teardown(() => nats.stop())
-  const nodes: TestNode[] = []
-  t.teardown(() => closeAll(nodes))
+  const nats = await natsFor(t, 1)
+  const nodes = nodesFor(t)
   nodes.push(await startNode(nats.urls, 'a'), await startNode(nats.urls, 'b'))
-  const leader = await electedLeader(nodes)
-  const follower = nodes.find((n) => n !== leader) as TestNode
+  const { follower } = await roles(nodes)
   await call(follower, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
   await call(follower, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'o-1' })
   const one = (await call(follower, 'SNAPSHOT_INSTANCE', { instance_id: 'o-1' })).result

@@ -3,9 +3,8 @@ import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
 import { IncompatibleSettingsError, NatsConnectError } from '../../storage/jetstream/index.js'
-import { startNats } from '../support/nats.js'
 import { freePort } from '../support/server.js'
-import { closeAll, startNode } from './helpers.js'
+import { closeAll, natsFor, nodesFor, startNode } from './helpers.js'
 import type { TestNode } from './helpers.js'
 
 /** A node refuses to start, with a message naming what to fix (cluster.md §2, §5). */
@@ -21,8 +20,7 @@ t.test('NATS unreachable: a clear error naming the servers and the option, witho
 })
 
 t.test('a wrong token is reported as such', async (t) => {
-  const nats = await startNats(1, ['--auth', 's3cret'])
-  t.teardown(() => nats.stop())
+  const nats = await natsFor(t, 1, ['--auth', 's3cret'])
   const err = await startNode(nats.urls, 'n', { cluster: { nats_token: 'wrong' } }).then(() => null, (e: unknown) => e)
   t.ok(err instanceof NatsConnectError)
   t.match((err as Error).message, /cluster\.nats_token/)
@@ -32,8 +30,7 @@ t.test('a wrong token is reported as such', async (t) => {
 })
 
 t.test('a stream with other settings is refused, naming the setting', async (t) => {
-  const nats = await startNats(1)
-  t.teardown(() => nats.stop())
+  const nats = await natsFor(t, 1)
   const nc = await connect({ servers: nats.urls })
   t.teardown(() => nc.close())
   const jsm = await jetstreamManager(nc)
@@ -51,8 +48,7 @@ t.test('a stream with other settings is refused, naming the setting', async (t) 
 })
 
 t.test('a leader bucket with another TTL is refused, naming lease_ms', async (t) => {
-  const nats = await startNats(1)
-  t.teardown(() => nats.stop())
+  const nats = await natsFor(t, 1)
   const nc = await connect({ servers: nats.urls })
   t.teardown(() => nc.close())
   await new Kvm(nc).create('RSTMDB_LEADER', { ttl: 60_000, history: 1 })
@@ -62,10 +58,8 @@ t.test('a leader bucket with another TTL is refused, naming lease_ms', async (t)
 })
 
 t.test('a node created the stream with the settings of cluster.md §2; the next node accepts them', async (t) => {
-  const nats = await startNats(1)
-  t.teardown(() => nats.stop())
-  const nodes: TestNode[] = []
-  t.teardown(() => closeAll(nodes))
+  const nats = await natsFor(t, 1)
+  const nodes = nodesFor(t)
   nodes.push(await startNode(nats.urls, 'a'))
   nodes.push(await startNode(nats.urls, 'b'))
   const nc = await connect({ servers: nats.urls })

@@ -3,7 +3,7 @@ import type { ApplyEventEntry, JsonObject, WalEntry } from '../../protocol/entri
 import { RcpError } from '../../protocol/errors.js'
 import { silentLogger } from '../../storage/index.js'
 import type { CommittedRecord } from '../../storage/index.js'
-import { connectJetStream, createJetStreamLog, readStreamState, TermIndex } from '../../storage/jetstream/index.js'
+import { connectJetStream, openJetStreamLog, readStreamState, TermIndex } from '../../storage/jetstream/index.js'
 import type { JetStreamConnection, JetStreamLog } from '../../storage/jetstream/index.js'
 import { recordHeaders } from '../../storage/jetstream/records.js'
 import { startNats } from '../support/nats.js'
@@ -31,18 +31,7 @@ interface Opened {
 
 async function open (t: Test, nats: NatsCluster): Promise<Opened> {
   const conn = await connectJetStream({ nats: { servers: nats.urls }, stream: STREAM, subjectPrefix: 'rstmdb', replicas: 1, leaseMs: 2000 })
-  const log = createJetStreamLog({
-    js: conn.resources.js,
-    jsm: conn.resources.jsm,
-    stream: STREAM,
-    subjects: conn.subjects,
-    maxPayload: conn.maxPayload,
-    ackTimeoutMs: 5000,
-    logger: silentLogger,
-    committed: 0,
-    terms: new TermIndex(),
-    stream0: await readStreamState(conn.resources.jsm, STREAM),
-  })
+  const log = await openJetStreamLog(conn, { stream: STREAM, committed: 0, terms: new TermIndex(), ackTimeoutMs: 5000, logger: silentLogger })
   const commits: CommittedRecord[] = []
   log.onCommit((records) => { commits.push(...records) })
   t.teardown(async () => {

@@ -8,7 +8,9 @@ import { freePort, removeDir, tempDir } from './server.js'
  * Real nats-server processes for cluster tests: one JetStream server, or a cluster of
  * three with routes, each on free loopback ports with its own temporary store
  * directory. Everything is stopped by pid; teardown kills whatever is left and
- * removes the store directories, and a process exit hook SIGKILLs stragglers.
+ * removes the store directories. A test process that dies without teardown (a
+ * timeout's SIGTERM, SIGKILL) leaves nothing either: each server has a watchdog
+ * that kills it and removes its store once this process is gone.
  */
 
 /** NATS_SERVER, else nats-server on PATH, else Debian's /usr/sbin/nats-server (not on every user's PATH) */
@@ -91,10 +93,17 @@ function createServer (p: ServerPorts, routes: number[], extra: string[]): NatsS
     const c = spawn(NATS_SERVER, serverArgs(p, routes, extra), { stdio: ['ignore', 'pipe', 'pipe'] })
     child = c
     live.add(c)
+    const watchdog = c.pid === undefined
+      ? null
+      : spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 ${c.pid} 2>/dev/null; sleep 1; rm -rf -- "$0"`, p.storeDir],
+        { stdio: 'ignore', detached: true })
+    watchdog?.unref()
     const append = (d: Buffer): void => { output = (output + d.toString()).slice(-20_000) }
     c.stdout?.on('data', append)
     c.stderr?.on('data', append)
     exited = new Promise((resolve) => c.once('exit', () => {
+      // its pid may be reused from now on: the watchdog must not outlive it
+      watchdog?.kill('SIGKILL')
       live.delete(c)
       if (child === c) child = null
       resolve()

@@ -101,7 +101,11 @@ export async function acquireLease (opts: LeaseOptions): Promise<Lease | null> {
 
   // the first renewal writes the term into the value at once
   await renew()
-  if (stopped) return null
+  if (stopped) {
+    // do not make everyone wait for the TTL of a lease that could not be kept
+    await kv.delete(LEADER_KEY, { previousSeq: revision }).catch(() => {})
+    return null
+  }
   held = true
   return {
     term,

@@ -216,7 +216,15 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
     if (record !== null) {
       for (const taken of filter.offer(record)) {
         took(taken)
-        f.options.apply(taken)
+        try {
+          f.options.apply(taken)
+        } catch (err) {
+          // applying past a record it could not apply would make this node's state differ from the others'
+          logger.error({ err, sequence: taken.sequence }, 'cannot apply a stream record; this node stops following the stream')
+          follower = null
+          void f.applier.stop()
+          return
+        }
         if (taken.sequence > committed) fresh.push(taken)
       }
     }

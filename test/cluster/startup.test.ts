@@ -3,9 +3,9 @@ import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
 import { IncompatibleSettingsError, NatsConnectError } from '../../storage/jetstream/index.js'
-import { freePort } from '../support/server.js'
-import { closeAll, natsFor, nodesFor, startNode } from './helpers.js'
-import type { TestNode } from './helpers.js'
+import { freePort, removeDir } from '../support/server.js'
+import { makeCerts } from '../cli/helpers.js'
+import { natsFor, nodesFor, startNode } from './helpers.js'
 
 /** A node refuses to start, with a message naming what to fix (cluster.md §2, §5). */
 
@@ -19,14 +19,32 @@ t.test('NATS unreachable: a clear error naming the servers and the option, witho
   t.match((err as Error).message, 'cluster.nats_servers')
 })
 
-t.test('a wrong token is reported as such', async (t) => {
-  const nats = await natsFor(t, 1, ['--auth', 's3cret'])
-  const err = await startNode(nats.urls, 'n', { cluster: { nats_token: 'wrong' } }).then(() => null, (e: unknown) => e)
+t.test('credentials: a token or a user and password; wrong ones are reported as such', async (t) => {
+  const byToken = await natsFor(t, 1, ['--auth', 's3cret'])
+  const err = await startNode(byToken.urls, 'n', { cluster: { nats_token: 'wrong' } }).then(() => null, (e: unknown) => e)
   t.ok(err instanceof NatsConnectError)
   t.match((err as Error).message, /cluster\.nats_token/)
-  const nodes: TestNode[] = [await startNode(nats.urls, 'n', { cluster: { nats_token: 's3cret' } })]
-  t.teardown(() => closeAll(nodes))
+  const nodes = nodesFor(t)
+  nodes.push(await startNode(byToken.urls, 'n', { cluster: { nats_token: 's3cret' } }))
   t.ok(nodes[0].node.isReady(), 'the right token works')
+
+  const byUser = await natsFor(t, 1, ['--user', 'rst', '--pass', 'pw'])
+  const bad = await startNode(byUser.urls, 'u', { cluster: { nats_user: 'rst', nats_password: 'nope' } }).then(() => null, (e: unknown) => e)
+  t.match((bad as Error).message, /cluster\.nats_user and cluster\.nats_password/)
+  nodes.push(await startNode(byUser.urls, 'u', { cluster: { nats_user: 'rst', nats_password: 'pw' } }))
+  t.ok(nodes[1].node.isReady(), 'the right user and password work')
+})
+
+t.test('TLS: the servers\' certificates are checked against cluster.nats_tls_ca', async (t) => {
+  const certs = makeCerts()
+  t.teardown(() => removeDir(certs.dir))
+  const nats = await natsFor(t, 1, ['--tls', '--tlscert', certs.serverCert, '--tlskey', certs.serverKey])
+  const nodes = nodesFor(t)
+  nodes.push(await startNode(nats.urls, 'n', { cluster: { nats_tls_ca: certs.ca } }))
+  t.ok(nodes[0].node.isReady(), 'the CA that signed them')
+  const err = await startNode(nats.urls, 'm', { cluster: { nats_tls_ca: certs.otherCa } }).then(() => null, (e: unknown) => e)
+  t.ok(err instanceof NatsConnectError, 'another CA')
+  t.match((err as Error).message, /cluster\.nats_tls_ca/)
 })
 
 t.test('a stream with other settings is refused, naming the setting', async (t) => {

@@ -324,7 +324,8 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
       return
     }
     ref.current.apply(entry, sequence)
-    await store.refreshSnapshots().catch((err: unknown) => { logger.warn({ err: (err as Error).message }, 'cannot list snapshots') })
+    // another node may have written snapshots while it led; compaction never needs more than this list to be safe
+    store.refreshSnapshots().catch((err: unknown) => { logger.warn({ err: (err as Error).message }, 'cannot list snapshots') })
     leaderCompactor = createCompactor(ref.engine, store, options.compaction, logger, now)
     leaderDispatcher = createDispatcher({ engine: ref.engine, storage: store, compactor: leaderCompactor, now })
     const dispatcher = leaderDispatcher

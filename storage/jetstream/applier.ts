@@ -15,6 +15,8 @@ export interface ApplierOptions {
    * its record (null when it is not an entry), and how many messages the stream holds after it.
    */
   onMessage: (sequence: number, record: StreamRecord | null, pending: number) => void
+  /** true when the stream is known to hold messages not delivered yet */
+  behind: () => boolean
   logger: Logger
 }
 
@@ -24,8 +26,14 @@ export interface Applier {
 }
 
 const PULL_BATCH = 1000
-// a pull expires (and heartbeats are checked) this often: bounds how long a lost server stalls delivery
-const PULL_EXPIRES_MS = 5_000
+// a pull expires (and heartbeats are checked) this often
+const PULL_EXPIRES_MS = 2_000
+/**
+ * Nothing delivered for this long while the stream holds more: the consumer is recreated.
+ * The client's own recovery waits forever for a consumer whose server was lost (its info
+ * request times out rather than saying "not found"), so this bounds how long that stalls.
+ */
+const STALL_MS = 3 * PULL_EXPIRES_MS
 const RETRY_MS = 250
 
 /**
@@ -41,8 +49,10 @@ export function startApplier (opts: ApplierOptions): Applier {
   let consumer: Consumer | null = null
   let wake: (() => void) | null = null
 
+  let delivered = performance.now()
   const deliver = (m: JsMsg): void => {
     if (stopped) return
+    delivered = performance.now()
     next = m.seq + 1
     opts.onMessage(m.seq, decodeRecord(m.seq, m.data, m.headers), m.info.pending)
   }
@@ -66,10 +76,17 @@ export function startApplier (opts: ApplierOptions): Applier {
     }
   }
   const running = run()
+  const watchdog = setInterval(() => {
+    if (stopped || messages === null || performance.now() - delivered < STALL_MS || !opts.behind()) return
+    opts.logger.warn({ next }, 'stream consumer stalled while the stream holds more; recreating it')
+    delivered = performance.now()
+    messages.stop()
+  }, STALL_MS / 3)
 
   return {
     async stop () {
       stopped = true
+      clearInterval(watchdog)
       wake?.()
       const m = messages
       if (m !== null) {

@@ -324,7 +324,7 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
         logger.warn({ from: committed + 1, to: seenSeq }, 'state loaded from a newer snapshot: these offsets produce no commit notices here')
         advance(seenSeq, [])
       }
-      const applier = startApplier({ js: opts.js, stream: opts.stream, from: options.from, onMessage, logger })
+      const applier = startApplier({ js: opts.js, stream: opts.stream, from: options.from, onMessage, behind: () => state.last > seenSeq, logger })
       follower = { applier, options }
     },
     async stopFollowing () {

@@ -31,6 +31,7 @@ export const leaderBucket = (stream: string): string => `${stream}_LEADER`
 export const snapshotBucket = (stream: string): string => `${stream}_SNAPSHOTS`
 
 const NANOS_PER_MS = 1_000_000
+const LEASE_API_MIN_TIMEOUT_MS = 500
 
 /** One setting a node insists on: where it lives in StreamConfig, its value, and what to tell the operator. */
 interface Expected {
@@ -117,8 +118,11 @@ async function ensureStream (jsm: JetStreamManager, resource: string, name: stri
  * Throws IncompatibleSettingsError naming the first setting that differs.
  */
 export async function ensureResources (nc: NatsConnection, opts: ClusterResourceOptions): Promise<ClusterResources> {
-  const jsm = await jetstreamManager(nc)
-  const js = jetstream(nc)
+  // API requests of a node are bounded by its lease: nothing is decided faster while
+  // JetStream is electing a stream leader, and a retry sooner sees it back sooner
+  const timeout = Math.max(LEASE_API_MIN_TIMEOUT_MS * 2, opts.leaseMs)
+  const jsm = await jetstreamManager(nc, { timeout })
+  const js = jetstream(nc, { timeout })
 
   const logResource = `stream "${opts.stream}"`
   const logConfig = await ensureStream(jsm, logResource, opts.stream, async () => {
@@ -130,7 +134,9 @@ export async function ensureResources (nc: NatsConnection, opts: ClusterResource
 
   const kvName = leaderBucket(opts.stream)
   const kvResource = `key-value bucket "${kvName}"`
-  const kvm = new Kvm(js)
+  // lease reads answer within a renewal interval or not at all: while JetStream recovers
+  // from a lost server, short timeouts let followers see an expired lease sooner
+  const kvm = new Kvm(jetstream(nc, { timeout: Math.max(LEASE_API_MIN_TIMEOUT_MS, Math.floor(opts.leaseMs / 3)) }))
   const kvConfig = await ensureStream(jsm, kvResource, `KV_${kvName}`,
     () => kvm.create(kvName, { ttl: opts.leaseMs, replicas: opts.replicas, history: 1, storage: 'file' }))
   check(kvResource, kvConfig, leaderSettings(opts))

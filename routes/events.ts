@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { RcpError } from '../protocol/errors.js'
 import { ApplyEventParams, ApplyEventResult, BatchParams, BatchResult } from '../protocol/schemas.js'
 import type { RoutePluginOptions } from './context.js'
@@ -13,7 +13,7 @@ const ApplyEventHeaders = Type.Object({
 })
 
 /** APPLY_EVENT and BATCH. */
-export const eventRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, { ctx }) => {
+export const eventRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { ctx }) => {
   app.post('/v1/instances/:id/events', {
     config: { op: 'APPLY_EVENT', ifMatch: true },
     schema: {
@@ -30,9 +30,8 @@ export const eventRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
       },
     },
   }, async (request, reply) => {
-    const { id } = request.params as { id: string }
     const params = bodyParams(request)
-    params.instance_id = id
+    params.instance_id = request.params.id
     const expected = parseIfMatch(request.headers['if-match'])
     mergeHeader(params, 'idempotency_key', 'Idempotency-Key', request.headers['idempotency-key'])
     mergeHeader(params, 'expected_wal_offset', 'If-Match', expected)

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   CreateInstanceParams,
   CreateInstanceResult,
@@ -12,7 +12,7 @@ import {
 } from '../protocol/schemas.js'
 import type { RoutePluginOptions } from './context.js'
 import { problems } from './problem.js'
-import { BEARER, IdempotencyHeader, bodyParams, dispatch, mergeHeader, pick, servicesOf } from './support.js'
+import { BEARER, IdempotencyHeader, bodyParams, dispatch, mergeHeader, pick, run } from './support.js'
 
 export const InstancePath = Type.Object({ id: InstanceParams.properties.instance_id })
 const EmptyBody = Type.Object({}, { description: 'no body needed; an empty body is accepted' })
@@ -22,7 +22,7 @@ function location (id: string): string {
 }
 
 /** Instances: CREATE_INSTANCE, LIST_INSTANCES, GET_INSTANCE, DELETE_INSTANCE, SNAPSHOT_INSTANCE. */
-export const instanceRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, { ctx }) => {
+export const instanceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { ctx }) => {
   app.post('/v1/instances', {
     config: { op: 'CREATE_INSTANCE' },
     schema: {
@@ -41,11 +41,9 @@ export const instanceRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app
   }, async (request, reply) => {
     const params = bodyParams(request)
     mergeHeader(params, 'idempotency_key', 'Idempotency-Key', request.headers['idempotency-key'])
-    // a new record lands above the head as it was before the call; a replay reports an older one
-    const before = servicesOf(ctx).appendedHead()
-    const result = await dispatch(ctx, reply, 'CREATE_INSTANCE', params)
-    reply.header('location', location(String(result.instance_id)))
-    return await reply.code((result.wal_offset as number) > before ? 201 : 200).send(result)
+    const { result, replayed } = await run(ctx, reply, 'CREATE_INSTANCE', params)
+    reply.header('location', location(result.instance_id))
+    return await reply.code(replayed === true ? 200 : 201).send(result)
   })
 
   app.get('/v1/instances', {
@@ -58,7 +56,7 @@ export const instanceRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app
       querystring: pick(ListInstancesParams, ['machine', 'state', 'limit', 'offset', 'after']),
       response: { 200: ListInstancesResult, ...problems(400, 401, 500, 503) },
     },
-  }, async (request, reply) => await dispatch(ctx, reply, 'LIST_INSTANCES', { ...(request.query as object) }))
+  }, async (request, reply) => await dispatch(ctx, reply, 'LIST_INSTANCES', { ...request.query }))
 
   app.get('/v1/instances/:id', {
     config: { op: 'GET_INSTANCE' },
@@ -71,9 +69,8 @@ export const instanceRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app
       response: { 200: GetInstanceResult, ...problems(400, 401, 404, 500, 503) },
     },
   }, async (request, reply) => {
-    const { id } = request.params as { id: string }
-    const result = await dispatch(ctx, reply, 'GET_INSTANCE', { instance_id: id })
-    reply.header('etag', `"${String(result.last_wal_offset)}"`)
+    const result = await dispatch(ctx, reply, 'GET_INSTANCE', { instance_id: request.params.id })
+    reply.header('etag', `"${result.last_wal_offset}"`)
     return result
   })
 
@@ -89,8 +86,7 @@ export const instanceRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app
       response: { 200: DeleteInstanceResult, ...problems(400, 401, 404, 500, 503) },
     },
   }, async (request, reply) => {
-    const { id } = request.params as { id: string }
-    const params = { instance_id: id, idempotency_key: request.headers['idempotency-key'] }
+    const params = { instance_id: request.params.id, idempotency_key: request.headers['idempotency-key'] }
     return await dispatch(ctx, reply, 'DELETE_INSTANCE', params)
   })
 
@@ -106,8 +102,7 @@ export const instanceRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app
       response: { 200: SnapshotInstanceResult, ...problems(400, 401, 404, 413, 415, 500, 503) },
     },
   }, async (request, reply) => {
-    const { id } = request.params as { id: string }
     bodyParams(request, true)
-    return await dispatch(ctx, reply, 'SNAPSHOT_INSTANCE', { instance_id: id })
+    return await dispatch(ctx, reply, 'SNAPSHOT_INSTANCE', { instance_id: request.params.id })
   })
 }

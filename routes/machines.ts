@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { RcpError } from '../protocol/errors.js'
 import {
   GetMachineResult,
@@ -26,7 +26,7 @@ const MachineSummary = Type.Object({
 })
 
 /** Machine definitions: LIST_MACHINES, GET_MACHINE, PUT_MACHINE, VALIDATE_MACHINE. */
-export const machineRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, { ctx }) => {
+export const machineRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { ctx }) => {
   app.get('/v1/machines', {
     config: { op: 'LIST_MACHINES' },
     schema: {
@@ -49,8 +49,8 @@ export const machineRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app,
       response: { 200: MachineSummary, ...problems(400, 401, 404, 500, 503) },
     },
   }, async (request, reply) => {
-    const { machine } = request.params as { machine: string }
-    const { items } = await dispatch(ctx, reply, 'LIST_MACHINES', {}) as { items: Array<{ machine: string, versions: number[] }> }
+    const { machine } = request.params
+    const { items } = await dispatch(ctx, reply, 'LIST_MACHINES', {})
     const item = items.find(i => i.machine === machine)
     if (item === undefined) throw new RcpError('MACHINE_NOT_FOUND', `machine not found: ${machine}`, { machine })
     return { machine, versions: item.versions, latest: item.versions[item.versions.length - 1] }
@@ -73,8 +73,8 @@ export const machineRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app,
       },
     },
   }, async (request, reply) => {
-    const { machine, version } = request.params as { machine: string, version: number }
-    const { checksum } = request.query as { checksum?: string }
+    const { machine, version } = request.params
+    const { checksum } = request.query
     const result = await dispatch(ctx, reply, 'PUT_MACHINE', { machine, version, definition: request.body ?? null, checksum })
     return await reply.code(result.created === true ? 201 : 200).send(result)
   })
@@ -90,9 +90,9 @@ export const machineRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app,
       response: { 200: GetMachineResult, ...problems(400, 401, 404, 500, 503) },
     },
   }, async (request, reply) => {
-    const { machine, version } = request.params as { machine: string, version: number | 'latest' }
+    const { machine, version } = request.params
     const result = await dispatch(ctx, reply, 'GET_MACHINE', version === 'latest' ? { machine } : { machine, version })
-    reply.header('etag', `"${String(result.checksum)}"`)
+    reply.header('etag', `"${result.checksum}"`)
     return result
   })
 

@@ -1,4 +1,6 @@
 import { Type } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { ERROR_CODES, RcpError, toRcpError, type ErrorCode } from '../protocol/errors.js'
 import { JsonObject } from '../protocol/schemas.js'
 
@@ -146,3 +148,34 @@ export function problems (...statuses: number[]): Record<number, unknown> {
   }
   return out
 }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** RCP code of the error answered, for metrics */
+    errorCode: string | null
+  }
+}
+
+/** Answers any error as a problem: the one place HTTP errors are written. */
+export function sendProblem (request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  const { error, status } = classify(err)
+  request.errorCode = error.code
+  if (status >= 500) request.log.error({ err }, 'request failed')
+  if (status === 401) reply.header('www-authenticate', error.code === 'AUTH_FAILED' ? 'Bearer error="invalid_token"' : 'Bearer')
+  if (status === 429) reply.header('retry-after', '1')
+  return reply.code(status).type(PROBLEM_TYPE).send(problemOf(error, status))
+}
+
+/** Strips the WebSocket token from a URL before it is shown anywhere. */
+export function loggableUrl (url: string): string {
+  return url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]')
+}
+
+/** Every error of the app, unknown routes included, as application/problem+json (http.md "Errors"). */
+export const problemPlugin = fp(async (app) => {
+  app.decorateRequest('errorCode', null)
+  app.addSchema({ ...Problem, $id: PROBLEM_SCHEMA_ID })
+  app.setErrorHandler((err, request, reply) => sendProblem(request, reply, err))
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply,
+    new RcpError('NOT_FOUND', `no route for ${request.method} ${loggableUrl(request.url.split('?')[0])}`)))
+}, { name: 'rstmdb-problem' })

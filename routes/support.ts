@@ -1,24 +1,30 @@
-import { Kind, Type, type TObject, type TSchema } from '@sinclair/typebox'
+import { Kind, Type, type TNull, type TObject, type TOptional, type TProperties, type TSchema, type TUnion } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { JsonObject } from '../protocol/entries.js'
 import { RcpError } from '../protocol/errors.js'
-import { isJsonObject, type OpName } from '../protocol/schemas.js'
-import type { GatewayContext, GatewayServices } from './context.js'
+import { isJsonObject, type OpName, type OpResult } from '../protocol/schemas.js'
+import type { OpOutcome } from '../src/ops/index.js'
+import type { AppContext, HttpServices } from './context.js'
 
 /** Helpers every REST route shares: calling the dispatcher and mapping headers to params. */
 
-export function servicesOf (ctx: GatewayContext): GatewayServices {
+export function servicesOf (ctx: AppContext): HttpServices {
   const services = ctx.services()
   if (services === null) throw new RcpError('WAL_IO_ERROR', 'recovering')
   return services
 }
 
 /** Runs one op through the shared dispatcher; the RCP meta.wal_offset travels as X-Wal-Offset. */
-export async function dispatch (ctx: GatewayContext, reply: FastifyReply, op: OpName, params: JsonObject): Promise<JsonObject> {
+export async function run<K extends OpName> (ctx: AppContext, reply: FastifyReply, op: K, params: JsonObject): Promise<OpOutcome<OpResult<K>>> {
   for (const key of Object.keys(params)) if (params[key] === undefined) delete params[key]
-  const outcome = await servicesOf(ctx).dispatcher.dispatch(op, params, { connections: ctx.connectionCount() })
+  const outcome = await servicesOf(ctx).dispatch(op, params, { connections: ctx.connections() })
   reply.header('x-wal-offset', outcome.walOffset)
-  return outcome.result
+  return outcome
+}
+
+/** `run`, answering with the result. */
+export async function dispatch<K extends OpName> (ctx: AppContext, reply: FastifyReply, op: K, params: JsonObject): Promise<OpResult<K>> {
+  return (await run(ctx, reply, op, params)).result
 }
 
 /**
@@ -64,14 +70,22 @@ function nonNull (schema: TSchema): TSchema {
   return schema
 }
 
+/** What `pick` makes of a param at the type level: null removed; optional unless required. */
+type Picked<S extends TSchema, Required extends boolean> =
+  S extends TUnion<infer M> ? Picked<Exclude<M[number], TNull>, Required>
+    : Required extends true ? S : TOptional<S>
+
 /** The named params of an op schema as a querystring/path schema: same types, no nulls, no defaults. */
-export function pick (schema: TObject, keys: string[], required: string[] = []): TObject {
+export function pick<T extends TProperties, K extends keyof T & string, R extends K = never> (
+  schema: TObject<T>, keys: K[], required: R[] = [],
+): TObject<{ [P in K]: Picked<T[P], P extends R ? true : false> }> {
   const properties: Record<string, TSchema> = {}
   for (const key of keys) {
     const prop = nonNull(schema.properties[key])
-    properties[key] = required.includes(key) ? prop : Type.Optional(prop)
+    properties[key] = (required as string[]).includes(key) ? prop : Type.Optional(prop)
   }
-  return Type.Object(properties)
+  // the loop builds exactly the mapped type above
+  return Type.Object(properties) as TObject<{ [P in K]: Picked<T[P], P extends R ? true : false> }>
 }
 
 /** Header schema: `Idempotency-Key` (and other optional headers) as strings. */

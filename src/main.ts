@@ -3,10 +3,10 @@ import { ConfigError, describeConfig, formatAddress, loadConfig, readTlsMaterial
 import { createLogger, type Logger } from './logger.js'
 import { openDatabase, type Database } from './ops/index.js'
 import { createTokenChecker } from './ops/auth.js'
-import { createBus, type Bus } from './bus/index.js'
 import { startRcpServer, type RcpServer } from './rcp/server.js'
 import { createMetrics } from './metrics.js'
-import { startGateway, startMetricsListener, type Gateway, type MetricsListener } from './gateway.js'
+import { startHttpServer, type HttpServer } from '../routes/server.js'
+import { startMetricsListener, type MetricsListener } from '../routes/metrics-listener.js'
 
 /**
  * The process entry: configuration, then recovery, then the listeners, in the
@@ -17,8 +17,8 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
   const tokens = createTokenChecker(config.auth.token_hashes, config.auth.required)
   let rcp: RcpServer | null = null
   // the gateway and the metrics listener bind before recovery: health, metrics and the document answer meanwhile
-  const gateway: Gateway | null = config.http.enabled
-    ? await startGateway({
+  const http: HttpServer | null = config.http.enabled
+    ? await startHttpServer({
       host: config.http.bind_addr.host,
       port: config.http.bind_addr.port,
       bodyLimit: config.http.body_limit,
@@ -26,14 +26,15 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
       tokens,
       metrics,
       metricsRequireAuth: config.metrics.require_auth,
+      hooks: metrics.face('http'),
       logger,
-      otherConnections: () => rcp?.connections ?? 0,
+      connections: metrics.connections,
     })
     : null
   let metricsListener: MetricsListener | null = null
   let db: Database | null = null
   const closeAll = async (): Promise<void> => {
-    await Promise.all([rcp?.close(), gateway?.close(), metricsListener?.close()])
+    await Promise.all([rcp?.close(), http?.close(), metricsListener?.close()])
     await db?.close()
   }
   try {
@@ -47,20 +48,14 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
         logger,
       })
     }
-    db = await openDatabase({ storage: config.storage, compaction: config.compaction, logger })
-    const opened: Database = db
-    const bus: Bus = createBus({
-      log: opened.storage,
-      getInstance: id => opened.engine.getInstance(id),
+    db = await openDatabase({
+      storage: config.storage,
+      compaction: config.compaction,
       queueLimit: config.subscriptions.queue_limit,
+      logger,
     })
-    metrics.attach({ engine: () => opened.engine.stats(), wal: () => opened.storage.stats(), bus: () => bus.stats() })
-    gateway?.attach({
-      dispatcher: opened.dispatcher,
-      bus,
-      isWritable: opened.isWritable,
-      appendedHead: () => opened.storage.appendedHead(),
-    })
+    metrics.attach(db.stats)
+    http?.attach(db)
     rcp = await startRcpServer({
       host: config.network.bind_addr.host,
       port: config.network.bind_addr.port,
@@ -69,25 +64,22 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
       tls: config.tls.enabled
         ? { ...readTlsMaterial(config.tls), requireClientCert: config.tls.require_client_cert }
         : undefined,
-      dispatcher: opened.dispatcher,
-      bus,
+      services: db,
       tokens,
       logger,
-      connectionCount: () => (rcp?.connections ?? 0) + (gateway?.connections ?? 0),
-      onConnectionOpen: () => metrics.connectionOpened('rcp'),
-      onConnectionClose: () => metrics.connectionClosed('rcp'),
-      onRequest: (op, code, seconds) => metrics.request('rcp', op, code, seconds),
+      connections: metrics.connections,
+      hooks: metrics.face('rcp'),
     })
   } catch (err) {
     await closeAll()
     throw err
   }
-  gateway?.ready()
+  http?.ready()
   const address = (a: { address: string, port: number }): string => formatAddress({ host: a.address, port: a.port })
   logger.info({
     rcp: address(rcp.address),
     tls: config.tls.enabled,
-    ...(gateway === null ? {} : { http: address(gateway.address) }),
+    ...(http === null ? {} : { http: address(http.address) }),
     ...(metricsListener === null ? {} : { metrics: address(metricsListener.address) }),
   }, 'ready')
 

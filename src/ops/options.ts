@@ -31,6 +31,8 @@ export interface DatabaseOptions {
   files?: FileLayer
   /** Unix ms; injectable so tests control time */
   now?: () => number
+  /** subscriptions.queue_limit (default 10,000) */
+  queueLimit?: number
 }
 
 export const DEFAULT_STORAGE: StorageSection = {
@@ -49,3 +51,5 @@ export const DEFAULT_COMPACTION: CompactionSection = {
   size_threshold_mb: 100,
   min_interval_secs: 60,
 }
+
+export const DEFAULT_QUEUE_LIMIT = 10_000

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsync, RouteShorthandOptionsWithHandler } from 'fastify'
 import type { RoutePluginOptions } from './context.js'
+import { problems } from './problem.js'
 
 const Status = Type.Object({ status: Type.String({ examples: ['ok'] }) })
 const NotReady = Type.Object({
@@ -9,7 +10,7 @@ const NotReady = Type.Object({
 
 /** Liveness: the process is up. Also served by the dedicated metrics listener (config.md `metrics`). */
 export const liveness = (operationId: string): RouteShorthandOptionsWithHandler => ({
-  schema: { operationId, summary: 'Liveness: the process is up', tags: ['ops'], response: { 200: Status } },
+  schema: { operationId, summary: 'Liveness: the process is up', tags: ['ops'], security: [], response: { 200: Status, ...problems(400) } },
   handler: async () => ({ status: 'ok' }),
 })
 
@@ -22,7 +23,8 @@ export const healthRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, 
       operationId: 'readyz',
       summary: 'Readiness: recovery finished and the WAL is writable',
       tags: ['ops'],
-      response: { 200: Status, 503: NotReady },
+      security: [],
+      response: { 200: Status, ...problems(400), 503: NotReady },
     },
   }, async (_request, reply) => {
     const state = ctx.state()

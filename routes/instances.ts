@@ -12,10 +12,12 @@ import {
 } from '../protocol/schemas.js'
 import type { RoutePluginOptions } from './context.js'
 import { problems } from './problem.js'
-import { BEARER, IdempotencyHeader, bodyParams, dispatch, mergeHeader, pick, run } from './support.js'
+import { BEARER, IdempotencyHeader, asParam, bodyParams, dispatch, mergeHeader, pick, run, withExamples } from './support.js'
 
-export const InstancePath = Type.Object({ id: InstanceParams.properties.instance_id })
-const EmptyBody = Type.Object({}, { description: 'no body needed; an empty body is accepted' })
+export const InstancePath = Type.Object({ id: asParam(InstanceParams.properties.instance_id) })
+const EmptyBody = withExamples(Type.Object({}, { description: 'no body needed; an empty body is accepted' }), {
+  empty: { summary: 'no options', value: {} },
+})
 
 function location (id: string): string {
   return `/v1/instances/${encodeURIComponent(id)}`
@@ -31,11 +33,14 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asy
       tags: ['instances'],
       security: BEARER,
       headers: IdempotencyHeader,
-      body: CreateInstanceParams,
+      body: withExamples(CreateInstanceParams, {
+        named: { summary: 'an instance with its own id and context', value: { machine: 'order', version: 1, instance_id: 'order-1', initial_ctx: { amount: 5 } } },
+        generated: { summary: 'the server generates the id', value: { machine: 'order', version: 1 } },
+      }),
       response: {
         200: { ...CreateInstanceResult, description: 'idempotent replay: the original result' },
         201: { ...CreateInstanceResult, description: 'created; Location names the instance' },
-        ...problems(400, 401, 404, 409, 413, 415, 500, 503),
+        ...problems(400, 401, [404, 'MACHINE_NOT_FOUND'], [409, 'INSTANCE_EXISTS'], 413, 415, 500, 503),
       },
     },
   }, async (request, reply) => {
@@ -66,7 +71,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asy
       tags: ['instances'],
       security: BEARER,
       params: InstancePath,
-      response: { 200: GetInstanceResult, ...problems(400, 401, 404, 500, 503) },
+      response: { 200: GetInstanceResult, ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], 500, 503) },
     },
   }, async (request, reply) => {
     const result = await dispatch(ctx, reply, 'GET_INSTANCE', { instance_id: request.params.id })
@@ -83,7 +88,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asy
       security: BEARER,
       params: InstancePath,
       headers: IdempotencyHeader,
-      response: { 200: DeleteInstanceResult, ...problems(400, 401, 404, 500, 503) },
+      response: { 200: DeleteInstanceResult, ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], 500, 503) },
     },
   }, async (request, reply) => {
     const params = { instance_id: request.params.id, idempotency_key: request.headers['idempotency-key'] }
@@ -99,7 +104,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asy
       security: BEARER,
       params: InstancePath,
       body: EmptyBody,
-      response: { 200: SnapshotInstanceResult, ...problems(400, 401, 404, 413, 415, 500, 503) },
+      response: { 200: SnapshotInstanceResult, ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], 413, 415, 500, 503) },
     },
   }, async (request, reply) => {
     bodyParams(request, true)

@@ -11,14 +11,19 @@ import {
 } from '../protocol/schemas.js'
 import type { RoutePluginOptions } from './context.js'
 import { problems } from './problem.js'
-import { BEARER, dispatch, pick } from './support.js'
+import { BEARER, asParam, dispatch, pick, withExamples } from './support.js'
 
 const MachinePath = pick(PutMachineParams, ['machine'], ['machine'])
 const VersionPath = pick(PutMachineParams, ['machine', 'version'], ['machine', 'version'])
 const VersionOrLatestPath = Type.Object({
-  machine: PutMachineParams.properties.machine,
-  version: Type.Union([PutMachineParams.properties.version, Type.Literal('latest')], { description: 'a version number or `latest`' }),
+  machine: asParam(PutMachineParams.properties.machine),
+  version: Type.Union([asParam(PutMachineParams.properties.version), Type.Literal('latest')], { description: 'a version number or `latest`' }),
 })
+const ORDER = { states: ['created', 'paid', 'shipped', 'cancelled'], initial: 'created', transitions: [{ from: 'created', event: 'PAY', to: 'paid', guard: 'ctx.amount > 0' }, { from: 'paid', event: 'SHIP', to: 'shipped' }, { from: ['created', 'paid'], event: 'CANCEL', to: 'cancelled' }] }
+const DefinitionBody = withExamples(Definition, {
+  order: { summary: 'an order lifecycle with a guard', value: ORDER },
+})
+
 const MachineSummary = Type.Object({
   machine: PutMachineParams.properties.machine,
   versions: ListMachinesResult.properties.items.items.properties.versions,
@@ -46,7 +51,7 @@ export const machineRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asyn
       tags: ['machines'],
       security: BEARER,
       params: MachinePath,
-      response: { 200: MachineSummary, ...problems(400, 401, 404, 500, 503) },
+      response: { 200: MachineSummary, ...problems(400, 401, [404, 'MACHINE_NOT_FOUND'], 500, 503) },
     },
   }, async (request, reply) => {
     const { machine } = request.params
@@ -65,11 +70,11 @@ export const machineRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asyn
       security: BEARER,
       params: VersionPath,
       querystring: pick(PutMachineParams, ['checksum']),
-      body: Definition,
+      body: DefinitionBody,
       response: {
         200: { ...PutMachineResult, description: 'the identical version already existed (created:false)' },
         201: { ...PutMachineResult, description: 'created' },
-        ...problems(400, 401, 409, 413, 415, 422, 500, 503),
+        ...problems(400, 401, [409, 'MACHINE_VERSION_EXISTS'], 413, 415, [422, 'MACHINE_VERSION_LIMIT_EXCEEDED'], 500, 503),
       },
     },
   }, async (request, reply) => {
@@ -87,7 +92,7 @@ export const machineRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asyn
       tags: ['machines'],
       security: BEARER,
       params: VersionOrLatestPath,
-      response: { 200: GetMachineResult, ...problems(400, 401, 404, 500, 503) },
+      response: { 200: GetMachineResult, ...problems(400, 401, [404, 'MACHINE_NOT_FOUND'], 500, 503) },
     },
   }, async (request, reply) => {
     const { machine, version } = request.params
@@ -103,7 +108,10 @@ export const machineRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asyn
       summary: 'Check a definition without storing it (VALIDATE_MACHINE)',
       tags: ['machines'],
       security: BEARER,
-      body: Definition,
+      body: withExamples(Definition, {
+        order: { summary: 'a valid definition', value: ORDER },
+        invalid: { summary: 'every problem is reported', value: { states: ['a'], initial: 'b', transitions: [{ from: 'a', event: 'GO', to: 'c', guard: 'ctx.total() > 1' }] } },
+      }),
       response: { 200: ValidateMachineResult, ...problems(400, 401, 413, 415, 500, 503) },
     },
   }, async (request, reply) => await dispatch(ctx, reply, 'VALIDATE_MACHINE', { definition: request.body ?? null }))

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import type { MetricsText } from '../src/metrics.js'
+import { problems } from './problem.js'
 import { BEARER } from './support.js'
 
 export interface MetricsRouteOptions {
@@ -19,7 +20,7 @@ export const metricsRoutes: FastifyPluginAsync<MetricsRouteOptions> = async (app
       tags: ['ops'],
       // a token is needed only when metrics.require_auth is on
       security: [{}, ...BEARER],
-      response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } } },
+      response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } }, ...problems(400, 401) },
     },
   }, async (_request, reply) => {
     reply.type(metrics.contentType)

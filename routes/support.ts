@@ -60,14 +60,17 @@ export function parseIfMatch (value: string | undefined): number | undefined {
   return offset
 }
 
-/** Union([T, Null]) → T: query strings and path segments have no null. */
-function nonNull (schema: TSchema): TSchema {
+/**
+ * A param schema as a path, query or header value: Union([T, Null]) → T (they have no null), and
+ * no `examples` or `default`, which Swagger UI would send as if the user had typed them.
+ */
+export function asParam<T extends TSchema> (schema: T): T {
   const members: TSchema[] | undefined = schema.anyOf
-  if (members?.length === 2 && members.some(m => m[Kind] === 'Null')) {
-    const inner = members.find(m => m[Kind] !== 'Null') as TSchema
-    return { ...inner, description: schema.description ?? inner.description }
-  }
-  return schema
+  const inner = members?.length === 2 && members.some(m => m[Kind] === 'Null')
+    ? { ...members.find(m => m[Kind] !== 'Null') as TSchema, description: schema.description ?? members.find(m => m[Kind] !== 'Null')?.description }
+    : schema
+  const { examples: _examples, default: _default, ...rest } = inner
+  return rest as T
 }
 
 /** What `pick` makes of a param at the type level: null removed; optional unless required. */
@@ -81,7 +84,7 @@ export function pick<T extends TProperties, K extends keyof T & string, R extend
 ): TObject<{ [P in K]: Picked<T[P], P extends R ? true : false> }> {
   const properties: Record<string, TSchema> = {}
   for (const key of keys) {
-    const prop = nonNull(schema.properties[key])
+    const prop = asParam(schema.properties[key])
     properties[key] = (required as string[]).includes(key) ? prop : Type.Optional(prop)
   }
   // the loop builds exactly the mapped type above
@@ -90,7 +93,21 @@ export function pick<T extends TProperties, K extends keyof T & string, R extend
 
 /** Header schema: `Idempotency-Key` (and other optional headers) as strings. */
 export const IdempotencyHeader = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ description: 'becomes idempotency_key (rcp.md §9)', examples: ['pay-order-001'] })),
+  'idempotency-key': Type.Optional(Type.String({ description: 'becomes idempotency_key: a repeat with the same request answers the stored result' })),
 })
 
 export const BEARER = [{ bearerAuth: [] as string[] }]
+
+export interface NamedExample {
+  summary: string
+  value: unknown
+}
+
+/**
+ * A body schema with named examples (OpenAPI media `examples`): Swagger UI offers them in its
+ * body editor instead of a sample built from the schema (`"additionalProp1": {}`).
+ */
+export function withExamples<T extends TSchema> (schema: T, examples: Record<string, NamedExample>): T {
+  const { examples: _examples, ...rest } = schema
+  return { ...rest, 'x-examples': examples } as unknown as T
+}

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { CompactParams, CompactResult, WalReadParams, WalReadResult, WalStatsResult } from '../protocol/schemas.js'
 import type { RoutePluginOptions } from './context.js'
 import { problems } from './problem.js'
-import { BEARER, bodyParams, dispatch, pick } from './support.js'
+import { BEARER, bodyParams, dispatch, pick, withExamples } from './support.js'
 
 /** WAL_READ, WAL_STATS and COMPACT. */
 export const walRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { ctx }) => {
@@ -36,7 +36,10 @@ export const walRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
       summary: 'Snapshot and delete covered WAL segments (COMPACT); the body may be empty',
       tags: ['wal'],
       security: BEARER,
-      body: CompactParams,
+      body: withExamples(CompactParams, {
+        default: { summary: 'snapshot if anything changed, then delete covered segments', value: {} },
+        forced: { summary: 'always write a new full snapshot', value: { force_snapshot: true } },
+      }),
       response: { 200: CompactResult, ...problems(400, 401, 413, 415, 500, 503) },
     },
   }, async (request, reply) => await dispatch(ctx, reply, 'COMPACT', bodyParams(request, true)))

@@ -24,7 +24,18 @@ export const openapiPlugin = fp(async (app) => {
         version: SERVER_VERSION,
         description: 'REST and WebSocket face of rstmdb, a state machine database. Every route runs the RCP operation ' +
           'named in its summary; bodies and results use the RCP field names; errors are application/problem+json.',
+        license: { name: 'MIT', identifier: 'MIT' },
       },
+      // the default gateway address; clients and Swagger UI can point the variables elsewhere
+      servers: [{
+        url: '{scheme}://{host}:{port}',
+        description: 'an rstmdb gateway (http.bind_addr)',
+        variables: {
+          scheme: { default: 'http', enum: ['http', 'https'] },
+          host: { default: '127.0.0.1' },
+          port: { default: '8080' },
+        },
+      }],
       tags: [
         { name: 'machines', description: 'state machine definitions' },
         { name: 'instances', description: 'instances of a machine' },

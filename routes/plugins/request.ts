@@ -42,7 +42,8 @@ export const requestPlugin = fp<{ ctx: AppContext }>(async (app, { ctx }) => {
     if (request.headers.upgrade !== undefined && !request.ws) request.raw.socket.end()
     const op = request.routeOptions.config.op
     if (op !== undefined && !request.ws) ctx.hooks.request(op, request.errorCode, reply.elapsedTime / 1000)
-    request.log.info({
+    // one line per request only at debug: at info a busy gateway would log every call
+    request.log.debug({
       method: request.method,
       url: loggableUrl(request.url),
       status: reply.statusCode,

@@ -87,4 +87,5 @@ t.test('no CORS headers by default; SIGTERM exits 0', async t => {
   t.equal((await call(server.base, 'GET', '/readyz')).status, 200)
   t.equal(await server.stop(), 0)
   t.ok(server.logs.some(l => l.message === 'stopped'))
+  t.notOk(server.logs.some(l => l.message === 'request completed'), 'requests are logged at debug, not info')
 })

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { ORDER_MACHINE, call, isProblem, putOrderMachine, startGateway, stopGateway } from './helpers.js'
 
-const server = await startGateway()
+// debug: the per-request log line is checked below
+const server = await startGateway({ env: { RSTMDB_LOG_LEVEL: 'debug' } })
 t.teardown(() => stopGateway(server))
 const { base } = server
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, describeConfig, formatAddress, loadConfig, readTlsMaterial, type Config } from './config.js'
+import { ConfigError, describeConfig, formatAddress, loadConfig, type Config } from './config.js'
 import { createLogger, type Logger } from './logger.js'
 import { openDatabase, type Database } from './ops/index.js'
 import { createTokenChecker } from './ops/auth.js'
@@ -66,9 +66,9 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
       port: config.network.bind_addr.port,
       maxConnections: config.network.max_connections,
       idleTimeoutSecs: config.network.idle_timeout_secs,
-      tls: config.tls.enabled
-        ? { ...readTlsMaterial(config.tls), requireClientCert: config.tls.require_client_cert }
-        : undefined,
+      tls: config.tls.material === null
+        ? undefined
+        : { ...config.tls.material, requireClientCert: config.tls.require_client_cert },
       dispatcher: opened.dispatcher,
       bus,
       tokens,

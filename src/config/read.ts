@@ -66,18 +66,18 @@ function strings (raw: unknown): string[] {
   return items.map((item) => item.trim()).filter((item) => item !== '')
 }
 
-function list (raw: unknown, schema: TSchema): string[] {
-  return strings(raw).map((item, i) => named(`entry ${i + 1}`, () => text(item, schema.items)))
+/** Entries are checked by the list's item schema and never echoed: a pasted token, a URL with a password. */
+function list (raw: unknown, schema: TSchema, read = listEntry): string[] {
+  return strings(raw).map((entry, i) => named(`entry ${i + 1}`, () => read(entry, schema.items)))
 }
 
-/** Lowercases; never echoes an entry, in case someone pasted a token instead of its hash. */
-export function tokenHash (raw: string, schema: TSchema): string {
-  const hash = raw.toLowerCase()
-  return Value.Check(schema, hash) ? hash : fail(schema.expects)
+function listEntry (entry: string, item: TSchema): string {
+  return Value.Check(item, entry) ? entry : fail(item.expects)
 }
 
-function tokenHashes (raw: unknown, schema: TSchema): string[] {
-  return strings(raw).map((item, i) => named(`entry ${i + 1}`, () => tokenHash(item, schema.items)))
+/** Token hashes are lowercased (config.md §3). */
+export function tokenHash (entry: string, item: TSchema): string {
+  return listEntry(entry.toLowerCase(), item)
 }
 
 /** `every_write`/`everywrite`, `never`, `every_n:N`, `every_ms:N` (any case) or a one-key mapping `{every_n: N}`. */
@@ -108,8 +108,8 @@ const READERS: Record<Form, Reader> = {
   path: text,
   choice,
   address,
-  list,
-  token_hashes: tokenHashes,
+  list: (raw, schema) => list(raw, schema),
+  token_hashes: (raw, schema) => list(raw, schema, tokenHash),
   fsync_policy: fsyncPolicy
 }
 

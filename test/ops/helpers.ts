@@ -1,7 +1,8 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { DEFAULT_COMPACTION, DEFAULT_STORAGE, openDatabase } from '../../src/ops/index.js'
+import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../../src/config/schema.js'
+import { openDatabase } from '../../src/ops/index.js'
 import type { Database, DatabaseOptions } from '../../src/ops/index.js'
 import type { JsonObject } from '../../protocol/entries.js'
 

@@ -93,10 +93,11 @@ function fsyncPolicy (raw: unknown, schema: TSchema): unknown {
   }
   const kind = form === 'everywrite' ? 'every_write' : form
   const policy = (schema.anyOf as TSchema[]).find((member) => member.properties.kind.const === kind)
+  // the policy's count field (n, ms) if it has one: a count is given exactly when it does
   const field = policy === undefined ? undefined : Object.keys(policy.properties).find((key) => key !== 'kind')
   if (policy !== undefined && (field === undefined) === (count === undefined)) {
-    if (field === undefined) return { kind }
-    return { kind, [field]: named(`${kind}`, () => integer(count, policy.properties[field])) }
+    const name: string = policy.properties.kind.const
+    return field === undefined ? { kind: name } : { kind: name, [field]: named(name, () => integer(count, policy.properties[field])) }
   }
   return fail(`expected every_write, every_n:N, every_ms:N, never, {every_n: N} or {every_ms: N} with N >= 1, got ${show(raw)}`)
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { ConfigError, describeConfig, formatAddress, loadConfig, readTlsMaterial, type Config } from './config.js'
+import { ConfigError, describeConfig, formatAddress, loadConfig, type Config } from './config.js'
 import { createLogger, type Logger } from './logger.js'
 import { openDatabase, type Database } from './ops/index.js'
+import { LockHeldError, WalCorruptionError, lockDataDir } from '../storage/index.js'
 import { createTokenChecker } from './ops/auth.js'
 import { startRcpServer, type RcpServer } from './rcp/server.js'
 import { createMetrics } from './metrics.js'
@@ -13,6 +14,8 @@ import { startMetricsListener, type MetricsListener } from '../routes/metrics-li
  * order of config.md §3; a signal runs the shutdown order in reverse.
  */
 async function start (config: Config, logger: Logger): Promise<() => Promise<void>> {
+  // before anything binds: a second server on the same data directory stops here, quietly
+  const releaseLock = lockDataDir(config.storage.data_dir, logger)
   const metrics = createMetrics()
   const tokens = createTokenChecker(config.auth.token_hashes, config.auth.required)
   let rcp: RcpServer | null = null
@@ -35,7 +38,8 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
   let db: Database | null = null
   const closeAll = async (): Promise<void> => {
     await Promise.all([rcp?.close(), http?.close(), metricsListener?.close()])
-    await db?.close()
+    if (db === null) releaseLock()
+    else await db.close()
   }
   try {
     if (config.metrics.enabled) {
@@ -52,6 +56,7 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
       storage: config.storage,
       compaction: config.compaction,
       queueLimit: config.subscriptions.queue_limit,
+      releaseLock,
       logger,
     })
     metrics.attach(db.stats)
@@ -61,9 +66,9 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
       port: config.network.bind_addr.port,
       maxConnections: config.network.max_connections,
       idleTimeoutSecs: config.network.idle_timeout_secs,
-      tls: config.tls.enabled
-        ? { ...readTlsMaterial(config.tls), requireClientCert: config.tls.require_client_cert }
-        : undefined,
+      tls: config.tls.material === null
+        ? undefined
+        : { ...config.tls.material, requireClientCert: config.tls.require_client_cert },
       services: db,
       tokens,
       logger,
@@ -84,6 +89,11 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
   }, 'ready')
 
   return closeAll
+}
+
+function isExpected (err: unknown): err is Error {
+  return err instanceof LockHeldError || err instanceof WalCorruptionError ||
+    (err instanceof Error && 'code' in err && (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'))
 }
 
 function fatal (message: string): never {
@@ -107,7 +117,8 @@ async function main (): Promise<void> {
   try {
     stop = await start(config, logger)
   } catch (err) {
-    logger.error({ err }, 'startup failed')
+    // the expected refusals (held LOCK, corrupt WAL, busy port) are one line; anything else keeps its stack
+    logger.error(isExpected(err) ? { error: err.message } : { err }, 'startup failed')
     fatal(err instanceof Error ? err.message : String(err))
   }
 

@@ -7,7 +7,8 @@ import type { EngineStats, SnapshotLine } from '../engine/types.js'
 import type { SessionServices } from '../session/index.js'
 import { createCompactor } from './compaction.js'
 import { createDispatcher } from './dispatcher.js'
-import { DEFAULT_QUEUE_LIMIT, type DatabaseOptions } from './options.js'
+import { DEFAULTS } from '../config/schema.js'
+import type { DatabaseOptions } from './options.js'
 
 export { createDispatcher } from './dispatcher.js'
 export type { DispatcherDeps } from './dispatcher.js'
@@ -62,6 +63,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
     skipCorruptRecords: cfg.skip_corrupt_records,
     logger,
     files: options.files,
+    releaseLock: options.releaseLock,
     target: {
       restore: (line) => { engine.restore(line as SnapshotLine) },
       apply: (entry: WalEntry, sequence: number) => { engine.apply(entry, sequence) },
@@ -70,7 +72,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
   })
   const compactor = createCompactor(engine, storage, options.compaction, logger, now)
   const dispatcher = createDispatcher({ engine, storage, compactor, now })
-  const bus = createBus({ log: storage, getInstance: id => engine.getInstance(id), queueLimit: options.queueLimit ?? DEFAULT_QUEUE_LIMIT })
+  const bus = createBus({ log: storage, getInstance: id => engine.getInstance(id), queueLimit: options.queueLimit ?? DEFAULTS.subscriptions.queue_limit })
   let closed = false
   return {
     dispatch: dispatcher.dispatch,

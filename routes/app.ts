@@ -7,6 +7,8 @@ import type { AppContext } from './context.js'
 import { authPlugin } from './plugins/auth.js'
 import { jsonPlugin } from './plugins/json.js'
 import { openapiPlugin } from './plugins/openapi.js'
+import { originPlugin } from './plugins/origin.js'
+import { methodRegistry } from './plugins/methods.js'
 import { ifMatchPlugin, requestPlugin } from './plugins/request.js'
 import { problemPlugin, sendProblem } from './problem.js'
 import { healthRoutes } from './health.js'
@@ -44,10 +46,12 @@ export async function buildApp (ctx: AppContext): Promise<FastifyInstance> {
     frameworkErrors: (err, request, reply) => { sendProblem(request, reply, err) },
   }
   const app = Fastify(options)
+  const methods = methodRegistry(app)
 
   await app.register(problemPlugin)
   await app.register(jsonPlugin)
   await app.register(requestPlugin, { ctx })
+  await app.register(originPlugin, { corsOrigins: ctx.corsOrigins })
   await app.register(authPlugin, { tokens: ctx.tokens })
   await app.register(ifMatchPlugin)
   if (ctx.corsOrigins.length > 0) {
@@ -71,5 +75,7 @@ export async function buildApp (ctx: AppContext): Promise<FastifyInstance> {
   for (const routes of [machineRoutes, instanceRoutes, eventRoutes, walRoutes, hub.plugin]) {
     await app.register(routes, { ctx })
   }
+  await app.after()
+  methods.answerOtherMethods()
   return app
 }

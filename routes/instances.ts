@@ -12,7 +12,7 @@ import {
 } from '../protocol/schemas.js'
 import type { RoutePluginOptions } from './context.js'
 import { problems } from './problem.js'
-import { BEARER, IdempotencyHeader, asParam, bodyParams, dispatch, mergeHeader, pick, run, withExamples } from './support.js'
+import { BEARER, IdempotencyHeader, IfNoneMatchHeader, NotModified, asParam, bodyParams, dispatch, etagMatches, mergeHeader, pick, run, withExamples } from './support.js'
 
 export const InstancePath = Type.Object({ id: asParam(InstanceParams.properties.instance_id) })
 const EmptyBody = withExamples(Type.Object({}, { description: 'no body needed; an empty body is accepted' }), {
@@ -71,11 +71,12 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asy
       tags: ['instances'],
       security: BEARER,
       params: InstancePath,
-      response: { 200: GetInstanceResult, ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], 500, 503) },
+      headers: IfNoneMatchHeader,
+      response: { 200: GetInstanceResult, ...NotModified, ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], 500, 503) },
     },
   }, async (request, reply) => {
     const result = await dispatch(ctx, reply, 'GET_INSTANCE', { instance_id: request.params.id })
-    reply.header('etag', `"${result.last_wal_offset}"`)
+    if (etagMatches(request, reply, `"${result.last_wal_offset}"`)) return await reply.code(304).send()
     return result
   })
 

@@ -11,7 +11,7 @@ import {
 } from '../protocol/schemas.js'
 import type { RoutePluginOptions } from './context.js'
 import { problems } from './problem.js'
-import { BEARER, asParam, dispatch, pick, withExamples } from './support.js'
+import { BEARER, IfNoneMatchHeader, NotModified, asParam, dispatch, etagMatches, pick, withExamples } from './support.js'
 
 const MachinePath = pick(PutMachineParams, ['machine'], ['machine'])
 const VersionPath = pick(PutMachineParams, ['machine', 'version'], ['machine', 'version'])
@@ -92,12 +92,13 @@ export const machineRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asyn
       tags: ['machines'],
       security: BEARER,
       params: VersionOrLatestPath,
-      response: { 200: GetMachineResult, ...problems(400, 401, [404, 'MACHINE_NOT_FOUND'], 500, 503) },
+      headers: IfNoneMatchHeader,
+      response: { 200: GetMachineResult, ...NotModified, ...problems(400, 401, [404, 'MACHINE_NOT_FOUND'], 500, 503) },
     },
   }, async (request, reply) => {
     const { machine, version } = request.params
     const result = await dispatch(ctx, reply, 'GET_MACHINE', version === 'latest' ? { machine } : { machine, version })
-    reply.header('etag', `"${result.checksum}"`)
+    if (etagMatches(request, reply, `"${result.checksum}"`)) return await reply.code(304).send()
     return result
   })
 

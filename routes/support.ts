@@ -111,3 +111,24 @@ export function withExamples<T extends TSchema> (schema: T, examples: Record<str
   const { examples: _examples, ...rest } = schema
   return { ...rest, 'x-examples': examples } as unknown as T
 }
+
+/** Header schema of conditional GETs. */
+export const IfNoneMatchHeader = Type.Object({
+  'if-none-match': Type.Optional(Type.String({ description: 'an ETag from an earlier response: 304 while it still matches' })),
+})
+
+/** The 304 of a conditional GET, for a route's `schema.response`. */
+export const NotModified = { 304: { description: 'not modified: If-None-Match still matches the ETag', type: 'null' } }
+
+/**
+ * Sets the ETag and tells whether If-None-Match already names it (RFC 9110 §13.1.2:
+ * weak comparison, `*` matches any), in which case the route answers 304 with no body.
+ */
+export function etagMatches (request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
+  reply.header('etag', etag)
+  const header = request.headers['if-none-match']
+  if (header === undefined) return false
+  if (header.trim() === '*') return true
+  const strip = (tag: string): string => tag.trim().replace(/^W\//, '')
+  return header.split(',').some(tag => strip(tag) === strip(etag))
+}

@@ -8,7 +8,7 @@ import { RcpError } from '../protocol/errors.js'
 import { EventMessage, SubscriptionEnd, WatchInstanceParams, WatchInstanceResult, WatchAllResult, type OpName } from '../protocol/schemas.js'
 import { createSession, type Session } from '../src/session/index.js'
 import type { AppContext, RoutePluginOptions } from './context.js'
-import { StatusError, problems } from './problem.js'
+import { StatusError, problems, statusOf } from './problem.js'
 import { BEARER, pick, servicesOf } from './support.js'
 
 /** Above this many bytes waiting in the socket, subscriptions hold their events in their own queues (rcp.md §10.3). */
@@ -60,6 +60,14 @@ function openRequest (q: Static<typeof WatchQuery>): { op: 'WATCH_INSTANCE' | 'W
   return { op: 'WATCH_ALL', params }
 }
 
+/** A WebSocket close reason is at most 123 bytes: the code, then as much of the message as fits. */
+function closeReason (error: RcpError): string {
+  const text = `${error.code}: ${error.message}`
+  let reason = text.slice(0, 123)
+  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1)
+  return reason
+}
+
 const SERVED: ReadonlySet<OpName> = new Set<OpName>(['WATCH_INSTANCE', 'WATCH_ALL', 'UNWATCH', 'PING'])
 
 /**
@@ -70,6 +78,10 @@ export function createWatchHub (ctx: AppContext): WatchHub {
   const open = new Map<WebSocket, { session: Session, alive: boolean }>()
 
   function accept (ws: WebSocket, request: FastifyRequest<{ Querystring: Static<typeof WatchQuery> }>): void {
+    if (request.authFailure !== null) {
+      ws.close(4401, closeReason(request.authFailure))
+      return
+    }
     // above the high-water mark the session waits for the send callbacks to bring the buffer down
     let blocked = false
     const afterSend = (): void => {
@@ -123,8 +135,8 @@ export function createWatchHub (ctx: AppContext): WatchHub {
       session.closed()
     })
     const first = openRequest(request.query)
-    // the socket stays open for control messages when this subscribe fails (http.md)
-    if (first !== null) session.request(OPEN_ID, first.op, first.params)
+    // a page that asked for a subscription and cannot have it learns why from the close
+    if (first !== null) session.request(OPEN_ID, first.op, first.params, error => ws.close(4000 + statusOf(error.code), closeReason(error)))
   }
 
   const plugin: FastifyPluginAsync<RoutePluginOptions> = async (app) => {
@@ -143,19 +155,22 @@ export function createWatchHub (ctx: AppContext): WatchHub {
     app.withTypeProvider<TypeBoxTypeProvider>().route({
       method: 'GET',
       url: '/v1/watch',
-      config: { op: 'WATCH', accessTokenQuery: true },
+      config: { op: 'WATCH', accessTokenQuery: true, stream: true },
       schema: {
         operationId: 'watch',
         summary: 'WebSocket: subscribe to committed events (WATCH_INSTANCE / WATCH_ALL)',
         description: 'Upgrade to a WebSocket. The query string subscribes at once; the first message is the subscribe ' +
           'response with id "open". The socket then carries events (RCP event shape), subscription_end notices, and ' +
-          'answers to WATCH_INSTANCE, WATCH_ALL, UNWATCH and PING requests in the RCP envelopes.',
+          'answers to WATCH_INSTANCE, WATCH_ALL, UNWATCH and PING requests in the RCP envelopes. If that first ' +
+          'subscribe fails, its error response is followed by a close with code 4000 + the HTTP status of the error ' +
+          '(e.g. 4404) and the error code in the reason; a missing or wrong token closes with 4401. A browser page may ' +
+          'open it only from the gateway\'s own origin or one listed in http.cors_origins (else 403).',
         tags: ['watch'],
         security: BEARER,
         querystring: WatchQuery,
         response: {
           101: { description: 'switching to the WebSocket protocol; messages: the "open" response, events, subscription_end', content: { 'application/json': { schema: Type.Union([Opened, EventMessage, SubscriptionEnd]) } } },
-          ...problems(400, 401, 426, 503),
+          ...problems(400, 401, 403, 426, 503),
         },
       },
       handler: async () => {

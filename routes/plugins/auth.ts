@@ -10,6 +10,13 @@ declare module 'fastify' {
     /** the WebSocket route also takes the token as ?access_token= (browsers cannot set its headers) */
     accessTokenQuery?: boolean
   }
+  interface FastifyRequest {
+    /**
+     * A WebSocket upgrade whose token was refused: the socket opens only to be closed with
+     * 4401 and the reason, since a browser never sees the body of a refused upgrade.
+     */
+    authFailure: RcpError | null
+  }
 }
 
 export interface AuthOptions {
@@ -32,6 +39,10 @@ function authenticate (tokens: TokenChecker, header: string | undefined): void {
   tokens.verify(scheme.toLowerCase(), space < 0 ? '' : header.slice(space + 1).trim())
 }
 
+export function isUpgrade (request: FastifyRequest): boolean {
+  return request.headers.upgrade?.toLowerCase() === 'websocket'
+}
+
 function needsToken (request: FastifyRequest): boolean {
   const { config, url } = request.routeOptions
   return config.auth === undefined ? url?.startsWith('/v1/') === true : config.auth === 'required'
@@ -42,12 +53,17 @@ function needsToken (request: FastifyRequest): boolean {
  * token is UNAUTHORIZED, a wrong one AUTH_FAILED, both 401 with WWW-Authenticate.
  */
 export const authPlugin = fp<AuthOptions>(async (app, { tokens }) => {
+  app.decorateRequest('authFailure', null)
   if (!tokens.required) return
   app.addHook('onRequest', (request, _reply, done) => {
     if (!needsToken(request)) return done()
     try {
       authenticate(tokens, bearerHeader(request))
     } catch (err) {
+      if (isUpgrade(request) && err instanceof RcpError) {
+        request.authFailure = err
+        return done()
+      }
       done(err as Error)
       return
     }

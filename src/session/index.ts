@@ -72,8 +72,11 @@ export interface Session {
   receive: (mode: WireMode, payload: Buffer) => void
   /** a message the transport refuses itself (e.g. a binary WebSocket frame), answered in order */
   refuse: (error: RcpError) => void
-  /** a request the transport makes on the client's behalf, answered with `id` (the WebSocket's query string) */
-  request: (id: string, op: OpName, params: JsonObject) => void
+  /**
+   * A request the transport makes on the client's behalf, answered with `id` (the WebSocket's
+   * query string); `failed` runs once its error response has been handed to the transport.
+   */
+  request: (id: string, op: OpName, params: JsonObject, failed?: (error: RcpError) => void) => void
   /** the transport can take more output */
   drained: () => void
   /** the transport closed: subscriptions end without notice */
@@ -102,7 +105,7 @@ const INVALID_OP = 'INVALID'
 type Inbound =
   | { mode: WireMode, payload: Buffer }
   | { mode: WireMode, error: RcpError }
-  | { mode: WireMode, request: ValidRequest }
+  | { mode: WireMode, request: ValidRequest, failed?: (error: RcpError) => void }
 
 /** One response's place in the session's output order. */
 interface Slot {
@@ -115,6 +118,8 @@ interface Slot {
   error: RcpError | null
   /** runs right after the response was handed to the transport (subscription start, BYE close) */
   after?: () => void
+  /** runs instead when the response was an error */
+  failed?: (error: RcpError) => void
 }
 
 export function createSession (opts: SessionOptions): Session {
@@ -166,7 +171,8 @@ export function createSession (opts: SessionOptions): Session {
     while (slots.length > 0 && slots[0].decided && (transport.hasRoom() || transport.closed)) {
       const slot = slots.shift() as Slot
       if (!transport.closed) write(slot)
-      slot.after?.()
+      if (slot.error === null) slot.after?.()
+      else slot.failed?.(slot.error)
     }
     flushing = false
     if (slots.length === 0) for (const waiter of idleWaiters.splice(0)) waiter()
@@ -221,7 +227,7 @@ export function createSession (opts: SessionOptions): Session {
 
   function handle (item: Inbound): void {
     const started = process.hrtime.bigint()
-    const slot: Slot = { id: '', mode: item.mode, decided: false, outcome: null, error: null }
+    const slot: Slot = { id: '', mode: item.mode, decided: false, outcome: null, error: null, failed: 'request' in item ? item.failed : undefined }
     slots.push(slot)
     let op = INVALID_OP
     let work: OpOutcome | Promise<OpOutcome>
@@ -316,8 +322,8 @@ export function createSession (opts: SessionOptions): Session {
     refuse (error) {
       if (!closing) enqueue({ mode: 'jsonl', error })
     },
-    request (id, op, params) {
-      enqueue({ mode: 'jsonl', request: { id, op, params } })
+    request (id, op, params, failed) {
+      enqueue({ mode: 'jsonl', request: { id, op, params }, failed })
     },
     drained () {
       flushSlots()

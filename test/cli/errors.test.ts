@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import t from 'tap'
-import { hashToken } from '../../src/ops/auth.js'
+import { hashToken } from '../../protocol/auth.js'
 import { ok, runCli, startFakeServer, startServer, tempDir } from './helpers.js'
 
 // Every failure: one line with the cause, the documented exit code (cli.md §4, §6), never a stack trace.

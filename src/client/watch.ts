@@ -68,7 +68,8 @@ export class Watch<K extends WatchOp> implements AsyncIterableIterator<WatchEven
   #error: Error | null = null
   /** bumped on every subscribe and on stop, so output of an older subscription is ignored */
   #attempt = 0
-  #settleFirst: { resolve: (r: OpResult<K>) => void, reject: (e: Error) => void } | null = null
+  // typed loosely so that a Watch<'WATCH_ALL'> is also a Watch<WatchOp>
+  #settleFirst: { resolve: (r: any) => void, reject: (e: Error) => void } | null = null
 
   constructor (host: WatchHost, op: K, params: OpInput<K>) {
     this.#host = host
@@ -177,7 +178,7 @@ export class Watch<K extends WatchOp> implements AsyncIterableIterator<WatchEven
         this.#state = 'live'
         this.#subscriptionId = sid
         this.#next ??= firstOffsetAfter(this.op, result)
-        this.#settleFirst?.resolve(result as OpResult<K>)
+        this.#settleFirst?.resolve(result)
         this.#settleFirst = null
       },
       event: (message) => {

@@ -1,52 +1,59 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import net from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { tempDir, type Teardown } from './temp-dir.js'
 
-/** dist/test/support → dist/src/main.js */
+/** The real server as a child process, on ephemeral loopback ports (compiled: dist/test/support → dist/src). */
+
 export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js')
 
 export interface RunningServer {
   child: ChildProcess
   dataDir: string
   rcpPort: number
+  /** `127.0.0.1:<rcpPort>`, as clients are given it */
+  address: string
   httpPort: number | null
   /** every JSON log line seen so far */
   logs: Array<Record<string, unknown>>
   stderr: () => string
-  /** SIGTERM and wait for exit; resolves with the exit code */
+  /** signal (SIGTERM unless given) and wait for the exit; resolves with the exit code */
   stop: (signal?: NodeJS.Signals) => Promise<number | null>
 }
 
 export interface StartOptions {
   env?: Record<string, string>
+  /** default: a fresh temp dir */
   dataDir?: string
   args?: string[]
   /** give up waiting for "ready" after this long */
   timeoutMs?: number
 }
 
-export function tempDir (prefix = 'rstmdb-test-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix))
+/** Only PATH is inherited: nothing from the test's environment (RSTMDB_*, tap's NODE_OPTIONS) steers the server. */
+function serverEnv (dataDir: string, env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '',
+    RSTMDB_DATA: dataDir,
+    RSTMDB_BIND: '127.0.0.1:0',
+    RSTMDB_HTTP_BIND: '127.0.0.1:0',
+    RSTMDB_HTTP_ENABLED: 'false',
+    RSTMDB_LOG_LEVEL: 'info',
+    ...env,
+  }
 }
 
-/** Starts the real server on ephemeral loopback ports and waits for its "ready" log line. */
-export function startServer (opts: StartOptions = {}): Promise<RunningServer> {
-  const dataDir = opts.dataDir ?? tempDir()
-  const child = spawn(process.execPath, [MAIN, ...(opts.args ?? [])], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      RSTMDB_DATA: dataDir,
-      RSTMDB_BIND: '127.0.0.1:0',
-      RSTMDB_HTTP_BIND: '127.0.0.1:0',
-      RSTMDB_HTTP_ENABLED: 'false',
-      RSTMDB_LOG_LEVEL: 'info',
-      ...opts.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+/**
+ * Starts the server and waits for its "ready" log line. The caller stops it and removes
+ * its data dir (startServer does both at teardown).
+ */
+export function launchServer (opts: StartOptions = {}): Promise<RunningServer> {
+  const ownDir = opts.dataDir === undefined
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'rstmdb-data-'))
+  const child = spawn(process.execPath, [MAIN, ...(opts.args ?? [])], { env: serverEnv(dataDir, opts.env), stdio: ['ignore', 'pipe', 'pipe'] })
   const logs: Array<Record<string, unknown>> = []
   let stderr = ''
   let buffered = ''
@@ -54,13 +61,17 @@ export function startServer (opts: StartOptions = {}): Promise<RunningServer> {
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
 
   return new Promise((resolve, reject) => {
+    const failed = (message: string): void => {
+      if (ownDir) removeDir(dataDir)
+      reject(new Error(message))
+    }
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`server did not become ready: ${stderr}`))
+      failed(`server did not become ready: ${stderr}`)
     }, opts.timeoutMs ?? 20_000)
     const early = (code: number | null): void => {
       clearTimeout(timer)
-      reject(new Error(`server exited with ${String(code)} before ready: ${stderr}`))
+      failed(`server exited with ${String(code)} before ready: ${stderr}`)
     }
     child.once('exit', early)
     child.stdout?.on('data', (d: Buffer) => {
@@ -73,39 +84,43 @@ export function startServer (opts: StartOptions = {}): Promise<RunningServer> {
         let entry: Record<string, unknown>
         try { entry = JSON.parse(line) } catch { continue }
         logs.push(entry)
-        if (entry.message === 'ready') {
-          clearTimeout(timer)
-          child.off('exit', early)
-          const port = (addr: unknown): number => Number(String(addr).split(':').pop())
-          resolve({
-            child,
-            dataDir,
-            rcpPort: port(entry.rcp),
-            httpPort: entry.http === undefined ? null : port(entry.http),
-            logs,
-            stderr: () => stderr,
-            async stop (signal = 'SIGTERM') {
-              if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-              return await exited
-            },
-          })
-        }
+        if (entry.message !== 'ready') continue
+        clearTimeout(timer)
+        child.off('exit', early)
+        const port = (addr: unknown): number => Number(String(addr).split(':').pop())
+        const rcpPort = port(entry.rcp)
+        resolve({
+          child,
+          dataDir,
+          rcpPort,
+          address: `127.0.0.1:${rcpPort}`,
+          httpPort: entry.http === undefined ? null : port(entry.http),
+          logs,
+          stderr: () => stderr,
+          async stop (signal = 'SIGTERM') {
+            if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+            return await exited
+          },
+        })
       }
     })
   })
 }
 
+/** One real server for a test (or a test file): killed at teardown, its data dir removed unless the test gave one. */
+export async function startServer (t: Teardown, opts: StartOptions = {}): Promise<RunningServer> {
+  const server = await launchServer(opts)
+  t.teardown(async () => {
+    await server.stop('SIGKILL')
+    if (opts.dataDir === undefined) removeDir(server.dataDir)
+  })
+  return server
+}
+
 /** Runs the server binary to completion (startup failures) and collects its output. */
-export function runServer (opts: StartOptions = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+export function runServer (t: Teardown, opts: StartOptions = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
   const child = spawn(process.execPath, [MAIN, ...(opts.args ?? [])], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      RSTMDB_DATA: opts.dataDir ?? tempDir(),
-      RSTMDB_BIND: '127.0.0.1:0',
-      RSTMDB_HTTP_BIND: '127.0.0.1:0',
-      RSTMDB_HTTP_ENABLED: 'false',
-      ...opts.env,
-    },
+    env: serverEnv(opts.dataDir ?? tempDir(t, 'rstmdb-data-'), opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Client } from 'rstmdb'
-import { eventsUntil } from '../support/client.js'
+import { collect } from '../support/client.js'
 import { call, openWatch, putOrderMachine, refusedUpgrade, startGateway, stopGateway } from './helpers.js'
 
 const server = await startGateway()
@@ -128,6 +128,7 @@ t.test('replay then live with concurrent REST and RCP writers: no gap, no duplic
   const rcp = await Client.connect({ servers: [server.address], wireMode: 'jsonl' })
   const rcpWatch = rcp.watchAll({ machines: ['order'], events: ['CANCEL', 'PAY'], include_ctx: false })
   await rcpWatch.subscribed
+  const rcpEvents = collect(rcpWatch)
   const before = await call(base, 'GET', '/v1/wal/stats')
   const fromOffset = before.body.latest_offset as number
   // some history to replay, then writers racing the subscribe
@@ -150,10 +151,11 @@ t.test('replay then live with concurrent REST and RCP writers: no gap, no duplic
     .map((r: any) => r.sequence)
   const last = expected[expected.length - 1]
   await client.waitFor(m => m.type === 'event' && m.wal_offset === last)
-  const rcpGot = (await eventsUntil(rcpWatch, e => e.wal_offset === last)).map(e => e.wal_offset)
+  await rcpEvents.until(e => e.wal_offset === last)
   const got = client.events().map(e => e.wal_offset)
   t.same(got, expected, 'every event once, in order')
   t.equal(expected.length, 43)
+  const rcpGot = rcpEvents.events.map(e => e.wal_offset)
   t.same(got.filter((o: number) => rcpGot.includes(o)), rcpGot, 'the RCP watcher saw the same offsets')
   client.ws.close()
   await rcp.close()

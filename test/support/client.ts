@@ -23,28 +23,46 @@ export async function rejected (request: Promise<unknown>): Promise<ErrorBody & 
   throw new Error(`expected an error, got ${JSON.stringify(result)}`)
 }
 
-/**
- * Takes the watch's events until one satisfies `last` (included), and returns them; rejects
- * (closing the watch) when that takes longer than `timeoutMs`.
- */
-export async function eventsUntil (watch: Watch<WatchOp>, last: (event: WatchEvent) => boolean, timeoutMs = 20_000): Promise<WatchEvent[]> {
-  const taken: WatchEvent[] = []
-  let timer: NodeJS.Timeout | undefined
-  const timedOut = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      void watch.close()
-      reject(new Error(`timed out after ${taken.length} events`))
-    }, timeoutMs)
-  })
-  try {
-    for (;;) {
-      const next = await Promise.race([watch.next(), timedOut])
-      if (next.done === true) throw new Error(`the watch ended after ${taken.length} events`)
-      taken.push(next.value)
-      if (last(next.value)) return taken
+/** A watch read in the background: what it delivered so far, and a way to wait for an event. */
+export interface Collected {
+  events: WatchEvent[]
+  /** resolves once an event satisfies `predicate` (checks earlier ones too); rejects after `timeoutMs` or when the watch fails or ends */
+  until: (predicate: (event: WatchEvent) => boolean, timeoutMs?: number) => Promise<WatchEvent>
+}
+
+export function collect (watch: Watch<WatchOp>): Collected {
+  const events: WatchEvent[] = []
+  const waiters = new Set<{ predicate: (e: WatchEvent) => boolean, resolve: (e: WatchEvent) => void, reject: (err: Error) => void }>()
+  let over: Error | null = null
+  void (async () => {
+    try {
+      for await (const event of watch) {
+        events.push(event)
+        for (const w of waiters) if (w.predicate(event)) w.resolve(event)
+      }
+      over = new Error(`the watch ended after ${events.length} events`)
+    } catch (err) {
+      over = err as Error
     }
-  } finally {
-    clearTimeout(timer)
+    for (const w of waiters) w.reject(over)
+  })()
+  return {
+    events,
+    until (predicate, timeoutMs = 20_000) {
+      const seen = events.find(predicate)
+      if (seen !== undefined) return Promise.resolve(seen)
+      if (over !== null) return Promise.reject(over)
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => done(() => reject(new Error(`timed out after ${events.length} events`))), timeoutMs)
+        const entry = { predicate, resolve: (e: WatchEvent) => done(() => resolve(e)), reject: (err: Error) => done(() => reject(err)) }
+        function done (settle: () => void): void {
+          clearTimeout(timer)
+          waiters.delete(entry)
+          settle()
+        }
+        waiters.add(entry)
+      })
+    },
   }
 }
 

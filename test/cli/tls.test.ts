@@ -1,6 +1,7 @@
 import t from 'tap'
 import { startServer } from '../support/server.js'
-import { makeCerts, runCli } from './helpers.js'
+import { makeCerts } from '../support/certs.js'
+import { runCli } from './helpers.js'
 
 // --tls, --ca-cert, -k, --server-name and mTLS against a real TLS server (cli.md §1).
 

@@ -1,11 +1,11 @@
 import { Client, RcpError, type ClientOptions, type RequestOptions, type Watch, type WatchEvent, type WatchOp } from 'rstmdb'
 import type { ErrorBody } from '../../protocol/errors.js'
-import type { RunningServer } from './server.js'
 import type { Teardown } from './temp-dir.js'
 
-/** The SDK, as tests use it: connected to a real server, destroyed at teardown. */
+/** The SDK as tests use it. */
 
-export async function clientFor (t: Teardown, server: RunningServer, options: ClientOptions = {}): Promise<Client> {
+/** A client of a server (or of anything with an address: a proxy, a fake server), destroyed at teardown. */
+export async function clientFor (t: Teardown, server: { address: string }, options: ClientOptions = {}): Promise<Client> {
   const client = await Client.connect({ servers: [server.address], clientName: 'rstmdb-test', ...options })
   t.teardown(() => client.destroy())
   return client

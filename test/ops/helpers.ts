@@ -1,6 +1,8 @@
-import { DEFAULT_COMPACTION, DEFAULT_STORAGE, openDatabase } from '../../src/ops/index.js'
+import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../../src/config/schema.js'
+import { openDatabase } from '../../src/ops/index.js'
 import type { Database, DatabaseOptions } from '../../src/ops/index.js'
 import type { JsonObject } from '../../protocol/entries.js'
+import type { OpName } from '../../protocol/schemas.js'
 
 export async function openDb (dataDir: string, extra: Partial<DatabaseOptions> & { storage?: Partial<DatabaseOptions['storage']>, compaction?: Partial<DatabaseOptions['compaction']> } = {}): Promise<Database> {
   return await openDatabase({
@@ -11,6 +13,6 @@ export async function openDb (dataDir: string, extra: Partial<DatabaseOptions> &
 }
 
 /** dispatch returning just the result */
-export async function call (db: Database, op: string, params: JsonObject = {}): Promise<JsonObject> {
-  return (await db.dispatcher.dispatch(op, params)).result
+export async function call (db: Database, op: OpName, params: JsonObject = {}): Promise<JsonObject> {
+  return (await db.dispatch(op, params)).result as JsonObject
 }

@@ -87,11 +87,15 @@ export function resolveOptions (options: ClientOptions): ResolvedOptions {
   })
   const wireMode = options.wireMode ?? 'binary_json'
   if (wireMode !== 'binary_json' && wireMode !== 'jsonl') throw invalid(`wireMode must be binary_json or jsonl, got '${String(wireMode)}'`)
-  const reconnect = options.reconnect === false ? null : { ...DEFAULT_RECONNECT, ...(options.reconnect === true ? {} : options.reconnect) }
-  if (reconnect !== null) {
-    count(reconnect.attempts, 0, 'reconnect.attempts')
-    count(reconnect.delayMs, 0, 'reconnect.delayMs')
-    count(reconnect.maxDelayMs, 0, 'reconnect.maxDelayMs')
+  let reconnect: Required<ReconnectOptions> | null = null
+  if (options.reconnect !== false) {
+    const given = options.reconnect === true ? {} : options.reconnect ?? {}
+    reconnect = {
+      attempts: count(given.attempts, DEFAULT_RECONNECT.attempts, 'reconnect.attempts'),
+      delayMs: count(given.delayMs, DEFAULT_RECONNECT.delayMs, 'reconnect.delayMs'),
+      maxDelayMs: count(given.maxDelayMs, DEFAULT_RECONNECT.maxDelayMs, 'reconnect.maxDelayMs'),
+    }
+    if (reconnect.attempts === 0) throw invalid('reconnect.attempts must be at least 1; reconnect: false turns reconnecting off')
   }
   return {
     servers,

@@ -78,7 +78,7 @@ t.test('client-side failures are ClientErrors: CONNECTION_FAILED, TIMEOUT, PROTO
   t.teardown(() => odd.destroy())
   t.match(await failure(odd.ping()), { code: 'PROTOCOL_ERROR', message: /^malformed error response: / }, 'an error code outside §11')
 
-  for (const options of [{ servers: ['no-port'] }, { servers: [] }, { requestTimeoutMs: -1 }, { wireMode: 'morse' as 'jsonl' }, { reconnect: { attempts: 1.5 } }]) {
+  for (const options of [{ servers: ['no-port'] }, { servers: [] }, { requestTimeoutMs: -1 }, { wireMode: 'morse' as 'jsonl' }, { reconnect: { attempts: 1.5 } }, { reconnect: { attempts: 0 } }]) {
     t.throws(() => new Client(options), { name: 'ClientError', code: 'INVALID_ARGUMENT' }, JSON.stringify(options))
   }
   const c = await clientFor(t, server)

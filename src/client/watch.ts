@@ -129,7 +129,7 @@ export class Watch<K extends WatchOp> implements AsyncIterableIterator<WatchEven
     if (live && conn !== null && sid !== null) await this.#unwatch(conn, sid)
   }
 
-  /** The client lost `conn`: subscribe again on the next connection, or fail when the client does not reconnect. */
+  /** For the client: it lost `conn`; subscribe again on the next connection, or fail when the client does not reconnect. */
   connectionLost (conn: Connection, err: ClientError): void {
     if (this.#conn !== conn || this.#state === 'done' || this.#state === 'suspended') return
     this.#conn = null
@@ -137,7 +137,7 @@ export class Watch<K extends WatchOp> implements AsyncIterableIterator<WatchEven
     else this.#finish(err)
   }
 
-  /** The client is closing: the iterator ends once the queue is drained. */
+  /** For the client: it is closing; the iterator ends once the queue is drained. */
   end (): void {
     this.#finish(null)
   }

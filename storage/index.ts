@@ -3,8 +3,9 @@ import path from 'node:path'
 import { nodeFileLayer, syncDir } from './file-layer.js'
 import type { FileLayer } from './file-layer.js'
 import { listFullSnapshots, writeFullSnapshot } from './full-snapshot.js'
-import type { FullSnapshotInfo } from './full-snapshot.js'
+import type { FullSnapshotInfo, SnapshotLine } from './full-snapshot.js'
 import { createInstanceSnapshots } from './instance-snapshots.js'
+import type { InstanceSnapshots } from './instance-snapshots.js'
 import { acquireLock } from './lock.js'
 import { silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
@@ -14,8 +15,8 @@ import { newSegmentInfo } from './segments.js'
 import { readCommitted } from './wal-reader.js'
 import type { ReadResult } from './wal-reader.js'
 import { createWalWriter, formatFsyncPolicy } from './wal-writer.js'
-import type { FsyncPolicy, WalState } from './wal-writer.js'
-import type { DatabaseLog, SegmentCompaction } from './log.js'
+import type { FsyncPolicy, IoStats, WalState } from './wal-writer.js'
+import type { Log } from './log.js'
 
 export { encodeRecord, HEADER_SIZE, FLAG_GROUP_CONT } from './record.js'
 export { segmentName } from './segments.js'
@@ -30,8 +31,8 @@ export type { FileLayer } from './file-layer.js'
 export type { Logger } from './logger.js'
 export { silentLogger } from './logger.js'
 export { formatFsyncPolicy } from './wal-writer.js'
-export type { FsyncPolicy } from './wal-writer.js'
-export type { CommitListener, CommittedRecord, DatabaseLog, IoStats, Log, Pin, SegmentCompaction, WalStats } from './log.js'
+export type { FsyncPolicy, IoStats } from './wal-writer.js'
+export type { CommitListener, CommittedRecord, Log, Pin } from './log.js'
 export type { ReadResult } from './wal-reader.js'
 
 export interface StorageOptions {
@@ -45,26 +46,61 @@ export interface StorageOptions {
   logger?: Logger
   /** replaced by tests to inject write and fsync faults */
   files?: FileLayer
+  /** releases a LOCK the caller already took with lockDataDir (else openStorage takes it) */
+  releaseLock?: () => void
 }
 
+/** WAL_STATS fields (storage.md §8). */
+export interface WalStats {
+  entry_count: number
+  segment_count: number
+  total_size_bytes: number
+  latest_offset: number | null
+  io_stats: IoStats
+  earliest_offset: number
+  fsync_policy: string
+}
+
+export interface SegmentCompaction {
+  segments_deleted: number
+  bytes_reclaimed: number
+  wal_segments: number
+}
 
 /** The local WAL (storage.md): the Log of single-node mode, with its snapshots and compaction. */
-export interface Storage extends DatabaseLog {
+export interface Storage extends Log {
   readonly report: StartupReport
   read: (fromOffset: number, limit: number, maxBytes: number) => Promise<ReadResult>
+  stats: () => WalStats
+  /** the newest full snapshot (null when none) */
+  latestSnapshot: () => FullSnapshotInfo | null
+  /** streams a full snapshot of committed state ≤ lastSequence and makes it the newest generation */
+  writeSnapshot: (lines: Iterable<SnapshotLine>, lastSequence: number, now: number) => Promise<FullSnapshotInfo>
   /** §7 step 2: deletes sealed segments covered by the older retained snapshot, oldest first, honouring pins */
   compactSegments: () => Promise<SegmentCompaction>
+  /** §7 step 3: deletes full snapshots older than the two newest */
+  pruneSnapshots: () => Promise<number>
+  readonly instanceSnapshots: InstanceSnapshots
   /** drains and fsyncs the WAL, closes it and releases the LOCK */
   close: () => Promise<void>
 }
 
-/** Takes the LOCK, recovers (storage.md §5) into `target`, and opens the WAL for appending. */
+/**
+ * Creates the data directory if missing and takes its LOCK (storage.md §1); returns the
+ * release function. Throws LockHeldError while another live process holds it.
+ */
+export function lockDataDir (dir: string, logger: Logger = silentLogger): () => void {
+  const dataDir = path.resolve(dir)
+  fs.mkdirSync(dataDir, { recursive: true })
+  return acquireLock(dataDir, logger)
+}
+
+/** Takes the LOCK (unless given), recovers (storage.md §5) into `target`, and opens the WAL for appending. */
 export async function openStorage (opts: StorageOptions): Promise<Storage> {
   const logger = opts.logger ?? silentLogger
   const files = opts.files ?? nodeFileLayer
   const dataDir = path.resolve(opts.dataDir)
-  fs.mkdirSync(dataDir, { recursive: true })
-  const releaseLock = acquireLock(dataDir, logger)
+  const releaseLock = opts.releaseLock ?? lockDataDir(dataDir, logger)
   try {
     return await open(opts, dataDir, logger, files, releaseLock)
   } catch (err) {

@@ -1,6 +1,4 @@
 import type { WalEntry } from '../protocol/entries.js'
-import type { FullSnapshotInfo, SnapshotLine } from './full-snapshot.js'
-import type { InstanceSnapshots } from './instance-snapshots.js'
 
 /**
  * The log behind the dispatcher and the bus (architecture.md): the local WAL in
@@ -46,47 +44,4 @@ export interface Log {
   earliestOffset: () => number
   /** true once the log refuses writes until restart (storage.md §4 failed state) */
   isFailed: () => boolean
-}
-
-export interface IoStats {
-  bytes_written: number
-  bytes_read: number
-  writes: number
-  reads: number
-  fsyncs: number
-}
-
-/** WAL_STATS fields (storage.md §8). */
-export interface WalStats {
-  entry_count: number
-  segment_count: number
-  total_size_bytes: number
-  latest_offset: number | null
-  io_stats: IoStats
-  earliest_offset: number
-  fsync_policy: string
-}
-
-export interface SegmentCompaction {
-  segments_deleted: number
-  bytes_reclaimed: number
-  wal_segments: number
-}
-
-/**
- * What the dispatcher and the compactor use: a Log with its stats, full snapshots,
- * compaction and per-instance snapshots. The local WAL (Storage) is one; the
- * JetStream log with its object store (storage/jetstream) is the other.
- */
-export interface DatabaseLog extends Log {
-  stats: () => WalStats
-  /** the newest full snapshot (null when none) */
-  latestSnapshot: () => FullSnapshotInfo | null
-  /** streams a full snapshot of committed state ≤ lastSequence and makes it the newest generation */
-  writeSnapshot: (lines: Iterable<SnapshotLine>, lastSequence: number, now: number) => Promise<FullSnapshotInfo>
-  /** storage.md §7 step 2: drops log records covered by the older retained snapshot, honouring pins */
-  compactSegments: () => Promise<SegmentCompaction>
-  /** §7 step 3: deletes full snapshots older than the two newest */
-  pruneSnapshots: () => Promise<number>
-  readonly instanceSnapshots: InstanceSnapshots
 }

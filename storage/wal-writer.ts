@@ -1,7 +1,7 @@
 import type { WalEntry } from '../protocol/entries.js'
 import { RcpError } from '../protocol/errors.js'
 import type { FileLayer } from './file-layer.js'
-import type { CommitListener, CommittedRecord, IoStats } from './log.js'
+import type { CommitListener, CommittedRecord } from './log.js'
 import type { Logger } from './logger.js'
 import { encodeRecord, readSequence, stampRecord } from './record.js'
 import { newSegmentInfo, noteRecord } from './segments.js'
@@ -17,6 +17,14 @@ export function formatFsyncPolicy (policy: FsyncPolicy): string {
   if (policy.kind === 'every_n') return `every_n:${policy.n}`
   if (policy.kind === 'every_ms') return `every_ms:${policy.ms}`
   return policy.kind
+}
+
+export interface IoStats {
+  bytes_written: number
+  bytes_read: number
+  writes: number
+  reads: number
+  fsyncs: number
 }
 
 /** State shared by the writer, the committed-records reader and compaction. */

@@ -4,6 +4,8 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { JsonObject } from '../../protocol/entries.js'
 import { badRequest, isErrorCode, RcpError, toRcpError } from '../../protocol/errors.js'
 import type { ErrorBody } from '../../protocol/errors.js'
+import { isOpName } from '../../protocol/schemas.js'
+import type { OpName } from '../../protocol/schemas.js'
 import { clusterUnavailable } from '../../storage/jetstream/index.js'
 import type { OpOutcome } from '../ops/types.js'
 
@@ -30,19 +32,23 @@ const RETRY_FIRST_MS = 20
 const RETRY_MAX_MS = 250
 
 /** Serves forwarded writes with `handle`; `handle` returns null when this node does not take writes (any more). */
-export function serveWrites (nc: NatsConnection, subject: string, handle: (op: string, params: unknown) => Promise<OpOutcome> | null): Subscription {
+export function serveWrites (nc: NatsConnection, subject: string, handle: (op: OpName, params: unknown) => Promise<OpOutcome> | null): Subscription {
   return nc.subscribe(subject, {
     callback: (err, msg) => {
       if (err !== null) return
       let request: ForwardRequest
       try {
         request = msg.json<ForwardRequest>()
-        if (typeof request?.op !== 'string') throw new Error('no op')
       } catch {
         msg.respond(JSON.stringify({ error: badRequest('malformed forwarded write').toJSON() }))
         return
       }
-      const pending = handle(request.op, request.params)
+      const op = request?.op
+      if (!isOpName(op)) {
+        msg.respond(JSON.stringify({ error: badRequest(`unknown op: ${String(op)}`, { op }).toJSON() }))
+        return
+      }
+      const pending = handle(op, request.params)
       if (pending === null) {
         msg.respond(JSON.stringify({ retry: true }))
         return

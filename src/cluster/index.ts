@@ -1,4 +1,4 @@
 export { startClusterNode } from './node.js'
 export type {
-  ClusterCounters, ClusterNode, ClusterNodeOptions, ClusterSection, ClusterStartupReport, ClusterStatus, DispatchOptions, Role,
+  ClusterCounters, ClusterDispatch, ClusterNode, ClusterNodeOptions, ClusterStartupReport, ClusterStatus, DispatchOptions, Role,
 } from './node.js'

@@ -17,33 +17,25 @@ import type { Engine, InstanceRecord, SnapshotLine } from '../engine/types.js'
 import { createCompactor } from '../ops/compaction.js'
 import type { Compactor } from '../ops/compaction.js'
 import { createDispatcher } from '../ops/dispatcher.js'
-import type { CompactionSection, StorageSection } from '../ops/options.js'
+import { DEFAULTS } from '../config/schema.js'
+import type { ClusterSection, CompactionSection, StorageSection } from '../config/schema.js'
+import { createBus } from '../bus/index.js'
+import type { Bus } from '../bus/index.js'
+import type { DatabaseStats } from '../ops/index.js'
 import type { CallerInfo, Dispatcher, OpOutcome } from '../ops/types.js'
+import { isOpName, OPS } from '../../protocol/schemas.js'
+import type { OpName, OpResult } from '../../protocol/schemas.js'
 import { createEngineRef } from './engine-ref.js'
 import { forwardWrite, serveWrites } from './forward.js'
 
-/** The `cluster` section of config.md (cluster.md §7), with the same keys. */
-export interface ClusterSection {
-  nats_servers: string[]
-  /** null: hostname-pid */
-  node_id: string | null
-  stream: string
-  subject_prefix: string
-  replicas: number
-  lease_ms: number
-  write_wait_ms: number
-  read_wait_ms: number
-  nats_token: string | null
-  nats_user: string | null
-  nats_password: string | null
-  nats_tls_ca: string | null
-}
-
 export interface ClusterNodeOptions {
+  /** the `cluster` section of the configuration (cluster.md §7) */
   cluster: ClusterSection
   /** engine limits: max_machine_versions, idempotency_ttl_secs, idempotency_max_keys */
   storage: Pick<StorageSection, 'max_machine_versions' | 'idempotency_ttl_secs' | 'idempotency_max_keys'>
   compaction: CompactionSection
+  /** subscriptions.queue_limit of the bus */
+  queueLimit?: number
   /** what the leader key tells other nodes and clients about this node */
   rcpAddr?: string | null
   httpAddr?: string | null
@@ -92,15 +84,19 @@ export interface DispatchOptions {
 }
 
 /**
- * One rstmdb node of a cluster, offering what single-node openDatabase offers: dispatch,
- * the committed log for the bus, heads, readiness, stats and close.
+ * One rstmdb node of a cluster, offering what single-node openDatabase offers (the
+ * session services: dispatch, attach, head, isLeader; stats, close) and its cluster state.
  */
 export interface ClusterNode {
   /** every op of the one dispatcher: reads served here, writes decided by the leader */
-  dispatch: (op: string, params: unknown, caller?: CallerInfo, opts?: DispatchOptions) => Promise<OpOutcome>
+  dispatch: ClusterDispatch
+  /** the subscription bus, fed by this node's log: the same offsets on every node */
+  attach: Bus['attach']
+  isLeader: () => boolean
+  stats: () => DatabaseStats
   /** the highest offset this node has applied (and that committed) */
   head: () => number
-  /** the log the bus attaches to: commit notices at the same offsets on every node */
+  /** the log the bus is fed by: commit notices at the same offsets on every node */
   readonly log: CommittedLog
   /** the current engine's instance (the engine is replaced when the node rebuilds its state) */
   getInstance: (id: string) => InstanceRecord | undefined
@@ -114,8 +110,11 @@ export interface ClusterNode {
   close: () => Promise<void>
 }
 
-/** ops decided by the leader: forwarded from followers (cluster.md §4) */
-const LEADER_OPS = new Set(['PUT_MACHINE', 'CREATE_INSTANCE', 'APPLY_EVENT', 'DELETE_INSTANCE', 'BATCH', 'COMPACT', 'SNAPSHOT_INSTANCE'])
+/** The dispatch of the faces (src/ops/types.ts), with read-your-writes. */
+export type ClusterDispatch = <K extends OpName>(op: K, params: unknown, caller?: CallerInfo, opts?: DispatchOptions) => Promise<OpOutcome<OpResult<K>>>
+
+/** ops decided by the leader, forwarded from followers (cluster.md §4): the writes, and those that write snapshots */
+const leaderOp = (op: OpName): boolean => OPS[op].write || op === 'COMPACT' || op === 'SNAPSHOT_INSTANCE'
 /** catching up must make progress at least this often */
 const CATCH_UP_STALL_MS = 30_000
 const RETRY_FIRST_MS = 250
@@ -185,6 +184,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
     generations,
     newest: loaded.info,
   })
+  const bus = createBus({ log: store, getInstance: (id) => ref.current.getInstance(id), queueLimit: options.queueLimit ?? DEFAULTS.subscriptions.queue_limit })
   // reads on every node; its compactor never runs (COMPACT goes to the leader)
   const readDispatcher = createDispatcher({
     engine: ref.engine, storage: store, compactor: createCompactor(ref.engine, store, { ...options.compaction, enabled: false }, logger, now), now,
@@ -349,9 +349,9 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
       { min_offset: offset, applied_offset: log.committedHead() })
   }
 
-  async function dispatch (op: string, params: unknown, caller?: CallerInfo, opts: DispatchOptions = {}): Promise<OpOutcome> {
+  async function run (op: OpName, params: unknown, caller?: CallerInfo, opts: DispatchOptions = {}): Promise<OpOutcome> {
     if (closed) throw clusterUnavailable('no_leader', 'this node is shutting down')
-    if (!LEADER_OPS.has(op)) {
+    if (!isOpName(op) || !leaderOp(op)) {
       if (opts.minOffset !== undefined) await reach(opts.minOffset, 'read-your-writes')
       return await readDispatcher.dispatch(op, params, caller)
     }
@@ -406,8 +406,12 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
   const watch = watchLeader(resources.leader, cfg.lease_ms, logger, onLeader)
 
   return {
-    dispatch,
+    // results are built by the engine to the protocol's result schemas (as in the dispatcher)
+    dispatch: run as ClusterDispatch,
+    attach: bus.attach,
     head: () => log.committedHead(),
+    isLeader: () => role === 'leader',
+    stats: () => ({ engine: ref.current.stats(), wal: store.stats(), bus: bus.stats() }),
     log: store,
     getInstance: (id) => ref.current.getInstance(id),
     engine: () => ref.current,

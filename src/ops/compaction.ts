@@ -1,7 +1,7 @@
 import type { Engine, SnapshotLine } from '../engine/types.js'
 import type { JsonObject } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
-import type { DatabaseLog, Logger } from '../../storage/index.js'
+import type { Logger, Storage } from '../../storage/index.js'
 import type { CompactionSection } from './options.js'
 
 export interface CompactResult extends JsonObject {
@@ -23,7 +23,11 @@ export interface Compactor {
 
 const CHECK_INTERVAL_MS = 10_000
 
-export function createCompactor (engine: Engine, storage: DatabaseLog, options: CompactionSection, logger: Logger, now: () => number): Compactor {
+/** What compaction needs of storage: full snapshots, the compaction of the log, stats; the local WAL or the JetStream log. */
+export type CompactorStorage = Pick<Storage,
+  'latestSnapshot' | 'appendedHead' | 'waitFor' | 'writeSnapshot' | 'compactSegments' | 'pruneSnapshots' | 'instanceSnapshots' | 'isFailed' | 'stats'>
+
+export function createCompactor (engine: Engine, storage: CompactorStorage, options: CompactionSection, logger: Logger, now: () => number): Compactor {
   let chain: Promise<unknown> = Promise.resolve()
   let running = 0
   let appendedSince = 0

@@ -1,7 +1,8 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { WalEntry } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
-import type { CommitListener, CommittedRecord, IoStats, Log, Pin } from '../log.js'
+import type { IoStats, ReadResult } from '../index.js'
+import type { CommitListener, CommittedRecord, Log, Pin } from '../log.js'
 import type { Logger } from '../logger.js'
 import { startApplier } from './applier.js'
 import type { Applier } from './applier.js'
@@ -68,6 +69,7 @@ export interface LeadOptions {
 }
 
 export interface JetStreamLog extends Log {
+  read: (fromOffset: number, limit: number, maxBytes: number) => Promise<ReadResult>
   /**
    * Consumes the stream from `from`, applying what takes effect (cluster.md §1). Records at
    * or below the committed head are applied again without commit notices (a rebuild); a
@@ -257,7 +259,7 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
 
   const earliestOffset = (): number => Math.max(1, state.first)
 
-  async function read (fromOffset: number, limit: number, maxBytes: number): Promise<{ records: CommittedRecord[] }> {
+  async function read (fromOffset: number, limit: number, maxBytes: number): Promise<ReadResult> {
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
       const earliest = earliestOffset()
       // a catch-up cursor (it pins what it reads next) whose records compaction purged
@@ -267,7 +269,7 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
           { reason: 'offset_compacted', from_offset: fromOffset, earliest_offset: earliest })
       }
       const from = Math.max(fromOffset, earliest)
-      if (from > committed) return { records: [] }
+      if (from > committed) return { records: [], bytes: 0 }
       try {
         io.reads++
         const result = await readRange({ jsm: opts.jsm, stream: opts.stream, terms: opts.terms, from, head: committed, limit, maxBytes })

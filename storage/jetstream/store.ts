@@ -1,5 +1,5 @@
-import type { DatabaseLog } from '../log.js'
-import type { FullSnapshotInfo } from '../full-snapshot.js'
+import type { FullSnapshotInfo, SnapshotLine } from '../full-snapshot.js'
+import type { SegmentCompaction, WalStats } from '../index.js'
 import type { InstanceSnapshots } from '../instance-snapshots.js'
 import type { JetStreamLog } from './log.js'
 import type { SnapshotObject, SnapshotStore } from './snapshots.js'
@@ -17,8 +17,18 @@ export interface ClusterStoreOptions {
   newest: FullSnapshotInfo | null
 }
 
-export interface ClusterStore extends DatabaseLog {
+/** What the dispatcher, the compactor and the bus use of the local WAL's Storage, over the stream and the object store. */
+export interface ClusterStore extends JetStreamLog {
   readonly log: JetStreamLog
+  /** WAL_STATS (storage.md §8) of the stream as last refreshed */
+  stats: () => WalStats
+  latestSnapshot: () => FullSnapshotInfo | null
+  writeSnapshot: (lines: Iterable<SnapshotLine>, lastSequence: number, now: number) => Promise<FullSnapshotInfo>
+  /** purges the stream below the older snapshot generation (cluster.md §6), honouring pins */
+  compactSegments: () => Promise<SegmentCompaction>
+  /** deletes full snapshots older than the two newest */
+  pruneSnapshots: () => Promise<number>
+  readonly instanceSnapshots: InstanceSnapshots
   /** reads which snapshots the store holds (another node may have led since) */
   refreshSnapshots: () => Promise<void>
 }

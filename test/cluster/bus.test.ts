@@ -1,11 +1,10 @@
 import t from 'tap'
-import { createBus } from '../../src/bus/index.js'
 import type { Sink } from '../../src/bus/index.js'
 import { allAt, call, natsFor, nodesFor, ORDER, roles, startNode, until } from './helpers.js'
 import type { TestNode } from './helpers.js'
 
 /**
- * The subscription bus over each node's log (cluster.md §4): watchers on every node see
+ * Each node's subscription bus, fed by its log (cluster.md §4): watchers on every node see
  * the same offsets, live and when catching up from an offset; a watcher that moves to
  * another node resumes there without a gap or a duplicate.
  */
@@ -16,7 +15,6 @@ interface Watcher {
 }
 
 function watchAll (n: TestNode, fromOffset?: number): Watcher {
-  const bus = createBus({ log: n.node.log, getInstance: (id) => n.node.getInstance(id), queueLimit: 100_000 })
   const watcher: Watcher = { offsets: [] }
   const sink: Sink = {
     send (text) {
@@ -26,7 +24,7 @@ function watchAll (n: TestNode, fromOffset?: number): Watcher {
     },
     onDrain () {},
   }
-  const outcome = bus.attach(sink).watch('WATCH_ALL', fromOffset === undefined ? {} : { from_offset: fromOffset })
+  const outcome = n.node.attach(sink).watch('WATCH_ALL', fromOffset === undefined ? {} : { from_offset: fromOffset })
   outcome.start()
   return watcher
 }

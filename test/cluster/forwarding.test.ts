@@ -3,8 +3,7 @@ import { connect } from '@nats-io/transport-node'
 import { Kvm } from '@nats-io/kv'
 import { RcpError } from '../../protocol/errors.js'
 import { LEADER_KEY } from '../../storage/jetstream/index.js'
-import { startTcpProxy } from '../support/tcp-proxy.js'
-import { allAt, call, electedLeader, leadersOf, LEASE_MS, natsFor, nodesFor, ORDER, roles, startNode, until } from './helpers.js'
+import { allAt, call, electedLeader, leadersOf, LEASE_MS, natsFor, nodesFor, ORDER, proxyFor, roles, startNode, until } from './helpers.js'
 
 /** Requests on any node (cluster.md §4): forwarding, the no-leader wait, read-your-writes, a node without NATS. */
 
@@ -81,8 +80,7 @@ t.test('errors of forwarded writes come back as the leader gave them', async (t)
 
 t.test('a node without NATS keeps serving reads, fails writes at once, and catches up when NATS is back', async (t) => {
   const nats = await natsFor(t, 1)
-  let proxy = await startTcpProxy(nats.servers[0].port)
-  t.teardown(() => proxy.close())
+  const proxy = await proxyFor(t, nats)
   const nodes = nodesFor(t)
   nodes.push(await startNode(nats.urls, 'a'))
   const leader = await electedLeader(nodes)
@@ -91,14 +89,16 @@ t.test('a node without NATS keeps serving reads, fails writes at once, and catch
   const put = await call(leader, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
   await allAt(nodes, put.walOffset)
 
-  await proxy.close()
+  // NATS is gone for this node: its connection breaks and reconnecting fails
+  proxy.refuse()
+  proxy.cut()
   const write = async (): Promise<RcpError> => await failure(call(cut, 'CREATE_INSTANCE', { machine: 'order', version: 1 }))
   await until('writes fail at once', async () => (await write()).message.includes('lost its connection to NATS'))
   t.match(await write(), { code: 'WAL_IO_ERROR', retryable: true, details: { reason: 'no_leader' } })
   t.match((await call(cut, 'GET_MACHINE', { machine: 'order' })).result, { machine: 'order' }, 'reads are served from local state')
   const meanwhile = await call(leader, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'meanwhile' })
 
-  proxy = await startTcpProxy(nats.servers[0].port, proxy.port)
+  proxy.accept()
   await allAt(nodes, meanwhile.walOffset)
   t.match((await call(cut, 'GET_INSTANCE', { instance_id: 'meanwhile' })).result, { last_wal_offset: meanwhile.walOffset }, 'caught up by itself')
   t.equal((await call(cut, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'back' })).result.instance_id, 'back', 'and forwards writes again')

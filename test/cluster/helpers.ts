@@ -1,15 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
 import type { JsonObject } from '../../protocol/entries.js'
+import type { OpName } from '../../protocol/schemas.js'
 import { startClusterNode } from '../../src/cluster/index.js'
-import type { ClusterNode, ClusterSection } from '../../src/cluster/index.js'
-import type { CompactionSection } from '../../src/ops/options.js'
-import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../../src/ops/options.js'
+import type { ClusterNode } from '../../src/cluster/index.js'
+import { DEFAULT_COMPACTION, DEFAULT_STORAGE, DEFAULTS } from '../../src/config/schema.js'
+import type { ClusterSection, CompactionSection } from '../../src/config/schema.js'
 
 import { startNats } from '../support/nats.js'
 import type { NatsCluster } from '../support/nats.js'
-import { startTcpProxy } from '../support/tcp-proxy.js'
-import type { TcpProxy } from '../support/tcp-proxy.js'
+import { startProxy } from '../support/proxy.js'
+import type { Proxy } from '../support/proxy.js'
 
 export { ORDER } from '../support/machines.js'
 
@@ -17,21 +18,7 @@ export { ORDER } from '../support/machines.js'
 export const LEASE_MS = 1500
 
 export function clusterSection (servers: string[], overrides: Partial<ClusterSection> = {}): ClusterSection {
-  return {
-    nats_servers: servers,
-    node_id: null,
-    stream: 'RSTMDB',
-    subject_prefix: 'rstmdb',
-    replicas: servers.length >= 3 ? 3 : 1,
-    lease_ms: LEASE_MS,
-    write_wait_ms: 10_000,
-    read_wait_ms: 5_000,
-    nats_token: null,
-    nats_user: null,
-    nats_password: null,
-    nats_tls_ca: null,
-    ...overrides,
-  }
+  return { ...DEFAULTS.cluster, enabled: true, nats_servers: servers, replicas: servers.length >= 3 ? 3 : 1, lease_ms: LEASE_MS, ...overrides }
 }
 
 export interface LogLine {
@@ -83,8 +70,10 @@ export async function electedLeader (nodes: TestNode[]): Promise<TestNode> {
   return leadersOf(nodes)[0]
 }
 
-export async function call (n: TestNode, op: string, params: JsonObject = {}, minOffset?: number): Promise<{ result: JsonObject, walOffset: number }> {
-  return await n.node.dispatch(op, params, undefined, { minOffset })
+/** An op on a node, its result as plain JSON. */
+export async function call (n: TestNode, op: OpName, params: JsonObject = {}, minOffset?: number): Promise<{ result: JsonObject, walOffset: number }> {
+  const outcome = await n.node.dispatch(op, params, undefined, { minOffset })
+  return { result: outcome.result as JsonObject, walOffset: outcome.walOffset }
 }
 
 /** Every node has applied `offset`. */
@@ -113,11 +102,10 @@ export function nodesFor (t: Test): TestNode[] {
   return nodes
 }
 
-/** A proxy in front of the first server, closed when the test ends. */
-export async function proxyFor (t: Test, nats: NatsCluster): Promise<TcpProxy> {
-  const proxy = await startTcpProxy(nats.servers[0].port)
-  t.teardown(() => proxy.close())
-  return proxy
+/** A proxy in front of the first server, closed when the test ends, with the URL a node reaches it at. */
+export async function proxyFor (t: Test, nats: NatsCluster): Promise<Proxy & { url: string }> {
+  const proxy = await startProxy(t, nats.servers[0].port)
+  return Object.assign(proxy, { url: `nats://${proxy.address}` })
 }
 
 /** The elected leader, one follower and all the followers. */

@@ -3,8 +3,8 @@ import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
 import { IncompatibleSettingsError, NatsConnectError } from '../../storage/jetstream/index.js'
-import { freePort, removeDir } from '../support/server.js'
-import { makeCerts } from '../cli/helpers.js'
+import { freePort } from '../support/server.js'
+import { makeCerts } from '../support/certs.js'
 import { natsFor, nodesFor, startNode } from './helpers.js'
 
 /** A node refuses to start, with a message naming what to fix (cluster.md §2, §5). */
@@ -37,7 +37,6 @@ t.test('credentials: a token or a user and password; wrong ones are reported as 
 
 t.test('TLS: the servers\' certificates are checked against cluster.nats_tls_ca', async (t) => {
   const certs = makeCerts()
-  t.teardown(() => removeDir(certs.dir))
   const nats = await natsFor(t, 1, ['--tls', '--tlscert', certs.serverCert, '--tlskey', certs.serverKey])
   const nodes = nodesFor(t)
   nodes.push(await startNode(nats.urls, 'n', { cluster: { nats_tls_ca: certs.ca } }))

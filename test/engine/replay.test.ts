@@ -2,7 +2,8 @@ import t from 'tap'
 import type { RcpError } from '../../protocol/errors.js'
 import { createEngine } from '../../src/engine/index.js'
 import type { Engine, SnapshotLine } from '../../src/engine/types.js'
-import { harness, ORDER, workload } from './helpers.js'
+import { ORDER } from '../support/machines.js'
+import { harness, workload } from './helpers.js'
 
 function state (engine: Engine): unknown {
   const lines = [...engine.snapshotLines()]

@@ -6,12 +6,13 @@ import WebSocket from 'ws'
 import pino from 'pino'
 import { encodeRecord, stampRecord } from '../../storage/record.js'
 import type { WalEntry } from '../../protocol/entries.js'
-import { openDatabase, DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../../src/ops/index.js'
-import { createBus } from '../../src/bus/index.js'
+import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../../src/config/schema.js'
+import { openDatabase } from '../../src/ops/index.js'
 import { createTokenChecker } from '../../src/ops/auth.js'
 import { createMetrics } from '../../src/metrics.js'
-import { startGateway } from '../../src/gateway.js'
-import { freePort, MAIN, removeDir, tempDir } from '../support/server.js'
+import { startHttpServer } from '../../routes/server.js'
+import { freePort, MAIN } from '../support/server.js'
+import { tempDir } from '../support/temp-dir.js'
 import { call } from './helpers.js'
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
@@ -40,7 +41,7 @@ function writeLargeWal (dataDir: string, instances: number): void {
 }
 
 t.test('while storage recovers only health, readiness, metrics and the document answer', async t => {
-  const dataDir = tempDir()
+  const dataDir = tempDir(t)
   writeLargeWal(dataDir, 100_000)
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
@@ -50,7 +51,6 @@ t.test('while storage recovers only health, readiness, metrics and the document 
   })
   t.teardown(() => {
     child.kill('SIGKILL')
-    removeDir(dataDir)
   })
 
   let healthy = false
@@ -78,28 +78,28 @@ t.test('while storage recovers only health, readiness, metrics and the document 
 })
 
 t.test('WebSocket pings keep answering clients and cut off silent ones', async t => {
-  const dataDir = tempDir()
+  const dataDir = tempDir(t)
   const logger = pino({ level: 'silent' })
   const db = await openDatabase({ storage: { ...DEFAULT_STORAGE, data_dir: dataDir }, compaction: { ...DEFAULT_COMPACTION, enabled: false } })
-  const bus = createBus({ log: db.storage, getInstance: id => db.engine.getInstance(id), queueLimit: 100 })
-  const gateway = await startGateway({
+  const metrics = createMetrics()
+  const gateway = await startHttpServer({
     host: '127.0.0.1',
     port: 0,
     bodyLimit: 1024 * 1024,
     corsOrigins: [],
     tokens: createTokenChecker([], false),
-    metrics: createMetrics(),
+    metrics,
     metricsRequireAuth: false,
+    hooks: metrics.face('http'),
     logger,
-    otherConnections: () => 0,
+    connections: metrics.connections,
     pingIntervalMs: 100,
   })
-  gateway.attach({ dispatcher: db.dispatcher, bus, isWritable: db.isWritable, appendedHead: () => db.storage.appendedHead() })
+  gateway.attach(db)
   gateway.ready()
   t.teardown(async () => {
     await gateway.close()
     await db.close()
-    removeDir(dataDir)
   })
   const url = `ws://127.0.0.1:${gateway.address.port}/v1/watch?control=true`
   const open = (autoPong: boolean): Promise<WebSocket> => new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { connect } from '../support/rcp-client.js'
+import { Client } from 'rstmdb'
 import { freePort } from '../support/server.js'
 import { TOKEN, TOKEN_HASH, call, putOrderMachine, startGateway, stopGateway } from './helpers.js'
 
@@ -18,8 +18,8 @@ t.test('metrics move with traffic on both faces', async t => {
   await putOrderMachine(base)
   await call(base, 'POST', '/v1/instances', { json: { machine: 'order', version: 1, instance_id: 'm-1' } })
   await call(base, 'POST', '/v1/instances/m-1/events', { json: { event: 'DELIVER' } })
-  const rcp = await connect({ port: server.rcpPort })
-  await rcp.request('APPLY_EVENT', { instance_id: 'm-1', event: 'PAY' })
+  const rcp = await Client.connect({ servers: [server.address] })
+  await rcp.applyEvent({ instance_id: 'm-1', event: 'PAY' })
   const after = (await call(base, 'GET', '/metrics')).text
   t.equal(metric(after, 'rstmdb_requests_total', '{face="http",op="CREATE_INSTANCE",status="ok"}'), 1)
   t.equal(metric(after, 'rstmdb_requests_total', '{face="http",op="APPLY_EVENT",status="error"}'), 1)
@@ -38,8 +38,7 @@ t.test('metrics move with traffic on both faces', async t => {
   for (const name of ['rstmdb_wal_writes_total', 'rstmdb_wal_reads_total', 'rstmdb_wal_bytes_read_total', 'rstmdb_events_forwarded_total']) {
     t.ok(Number.isFinite(metric(after, name)), name)
   }
-  rcp.close()
-  await rcp.closed
+  await rcp.close()
 })
 
 t.test('dedicated metrics listener, with and without auth', async t => {
@@ -55,6 +54,11 @@ t.test('dedicated metrics listener, with and without auth', async t => {
   t.equal(refused.status, 401)
   t.equal(refused.body.code, 'UNAUTHORIZED')
   t.match(refused.headers.get('www-authenticate'), /^Bearer/)
+  for (const base of [m, server.base]) {
+    const wrong = await call(base, 'GET', '/metrics', { headers: { authorization: 'Bearer nope' } })
+    t.equal(wrong.body.code, 'AUTH_FAILED')
+    t.equal(wrong.headers.get('www-authenticate'), 'Bearer error="invalid_token"', `${base}: the same challenge on both listeners`)
+  }
   const ok = await call(m, 'GET', '/metrics', { headers: { authorization: `Bearer ${TOKEN}` } })
   t.equal(ok.status, 200)
   t.match(ok.text, /^rstmdb_connections_total\{face="rcp"\} \d+$/m)
@@ -82,4 +86,5 @@ t.test('no CORS headers by default; SIGTERM exits 0', async t => {
   t.equal((await call(server.base, 'GET', '/readyz')).status, 200)
   t.equal(await server.stop(), 0)
   t.ok(server.logs.some(l => l.message === 'stopped'))
+  t.notOk(server.logs.some(l => l.message === 'request completed'), 'requests are logged at debug, not info')
 })

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { accessSync, constants } from 'node:fs'
+import { accessSync, constants, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort, removeDir, tempDir } from './server.js'
+import { freePort, removeDir } from './server.js'
 
 /**
  * Real nats-server processes for cluster tests: one JetStream server, or a cluster of
@@ -179,7 +180,7 @@ async function allocate (count: number, clustered: boolean): Promise<ServerPorts
       port: await freePort(),
       clusterPort: clustered ? await freePort() : null,
       monitorPort: await freePort(),
-      storeDir: tempDir('rstmdb-nats-'),
+      storeDir: mkdtempSync(path.join(tmpdir(), 'rstmdb-nats-')),
     })
   }
   return out

@@ -19,10 +19,12 @@ const failure = async (p: Promise<unknown>): Promise<RcpError> => {
 
 t.test('no leader: writes wait up to write_wait_ms, then WAL_IO_ERROR no_leader; a leader that appears takes them', async (t) => {
   const nats = await natsFor(t, 1)
-  // someone holds the lease and never answers: no node may lead while it renews
+  // someone holds the lease and never answers: no node may lead while it renews (a long
+  // lease, so a busy machine cannot make it lapse between two renewals)
+  const lease = 4 * LEASE_MS
   const nc = await connect({ servers: nats.urls })
   t.teardown(() => nc.close())
-  const kv = await new Kvm(nc).create('RSTMDB_LEADER', { ttl: LEASE_MS, history: 1 })
+  const kv = await new Kvm(nc).create('RSTMDB_LEADER', { ttl: lease, history: 1 })
   let revision = await kv.create(LEADER_KEY, JSON.stringify({ node_id: 'ghost', rcp_addr: null, http_addr: null, term: null }))
   let renewing = true
   const renewal = (async () => {
@@ -32,7 +34,9 @@ t.test('no leader: writes wait up to write_wait_ms, then WAL_IO_ERROR no_leader;
     }
   })()
   const nodes = nodesFor(t)
-  nodes.push(await startNode(nats.urls, 'a', { cluster: { write_wait_ms: 600 } }), await startNode(nats.urls, 'b', { cluster: { write_wait_ms: 15_000 } }))
+  nodes.push(
+    await startNode(nats.urls, 'a', { cluster: { lease_ms: lease, write_wait_ms: 600 } }),
+    await startNode(nats.urls, 'b', { cluster: { lease_ms: lease, write_wait_ms: 30_000 } }))
   const [a, b] = nodes
   await until('the nodes see the ghost leader', () => nodes.every((n) => n.node.status().leader?.node_id === 'ghost'))
   t.ok(nodes.every((n) => n.node.status().role === 'follower'), 'nobody campaigns while the lease is held')
@@ -50,17 +54,22 @@ t.test('no leader: writes wait up to write_wait_ms, then WAL_IO_ERROR no_leader;
 t.test('read-your-writes: min_offset waits for the node to apply it, up to read_wait_ms, then replica_behind', async (t) => {
   const nats = await natsFor(t, 1)
   const nodes = nodesFor(t)
-  nodes.push(await startNode(nats.urls, 'a', { cluster: { read_wait_ms: 400 } }), await startNode(nats.urls, 'b', { cluster: { read_wait_ms: 400 } }))
-  const { leader, follower } = await roles(nodes)
+  const leader = await startNode(nats.urls, 'leader')
+  nodes.push(leader)
+  await electedLeader(nodes)
+  // one follower that waits long (the read it waits for must not depend on how busy the machine is), one that gives up soon
+  const patient = await startNode(nats.urls, 'patient', { cluster: { read_wait_ms: 20_000 } })
+  const hasty = await startNode(nats.urls, 'hasty', { cluster: { read_wait_ms: 300 } })
+  nodes.push(patient, hasty)
   const put = await call(leader, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
-  t.match((await call(follower, 'GET_MACHINE', { machine: 'order' }, put.walOffset)).result, { machine: 'order', version: 1 }, 'a read at the write\'s offset sees it')
+  t.match((await call(patient, 'GET_MACHINE', { machine: 'order' }, put.walOffset)).result, { machine: 'order', version: 1 }, 'a read at the write\'s offset sees it')
 
   const ahead = put.walOffset + 1
-  const err = await failure(call(follower, 'LIST_INSTANCES', {}, ahead + 100))
+  const err = await failure(call(hasty, 'LIST_INSTANCES', {}, ahead + 100))
   t.match(err, { code: 'WAL_IO_ERROR', retryable: true, details: { reason: 'replica_behind', min_offset: ahead + 100 } })
   t.ok((err.details.applied_offset as number) < ahead + 100)
 
-  const waiting = call(follower, 'GET_INSTANCE', { instance_id: 'soon' }, ahead)
+  const waiting = call(patient, 'GET_INSTANCE', { instance_id: 'soon' }, ahead)
   await call(leader, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'soon' })
   t.match((await waiting).result, { instance_id: 'soon', last_wal_offset: ahead }, 'a waiting read completes once the offset is applied')
 })

@@ -17,8 +17,20 @@ export { ORDER } from '../support/machines.js'
 /** Short enough for failover tests to finish quickly, long enough for two busy cores. */
 export const LEASE_MS = 1500
 
+/** Waits long enough that no test depends on how busy the machine is; tests of the waits set their own. */
+const PATIENT_MS = 30_000
+
 export function clusterSection (servers: string[], overrides: Partial<ClusterSection> = {}): ClusterSection {
-  return { ...DEFAULTS.cluster, enabled: true, nats_servers: servers, replicas: servers.length >= 3 ? 3 : 1, lease_ms: LEASE_MS, ...overrides }
+  return {
+    ...DEFAULTS.cluster,
+    enabled: true,
+    nats_servers: servers,
+    replicas: servers.length >= 3 ? 3 : 1,
+    lease_ms: LEASE_MS,
+    write_wait_ms: PATIENT_MS,
+    read_wait_ms: PATIENT_MS,
+    ...overrides,
+  }
 }
 
 export interface LogLine {

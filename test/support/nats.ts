@@ -157,10 +157,12 @@ async function jsz (server: NatsServer): Promise<Jsz | null> {
   }
 }
 
+/** Every running server answers and, in a cluster, knows its JetStream meta leader; also ends when one that should run has exited. */
 async function untilReady (servers: NatsServer[], clustered: boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const running = servers.filter((s) => s.running)
+    if (running.length === 0) return
     const reports = await Promise.all(running.map(jsz))
     const ready = reports.every((r) => r !== null && (!clustered || (r.meta_cluster?.leader ?? '') !== ''))
     if (ready) return
@@ -186,8 +188,23 @@ async function allocate (count: number, clustered: boolean): Promise<ServerPorts
   return out
 }
 
+class ServerExited extends Error {}
+
+/** a free port can be taken by someone else before the server binds it: then it exits, and all start again on other ports */
+const START_ATTEMPTS = 3
+
 /** Starts `size` JetStream servers (1: standalone; more: one cluster with routes) and waits until ready. */
 export async function startNats (size = 1, extraArgs: string[] = []): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(size, extraArgs)
+    } catch (err) {
+      if (!(err instanceof ServerExited) || attempt === START_ATTEMPTS) throw err
+    }
+  }
+}
+
+async function startOnce (size: number, extraArgs: string[]): Promise<NatsCluster> {
   const clustered = size > 1
   const ports = await allocate(size, clustered)
   const routes = ports.map((p) => p.clusterPort).filter((p): p is number => p !== null)
@@ -203,6 +220,8 @@ export async function startNats (size = 1, extraArgs: string[] = []): Promise<Na
   }
   try {
     await cluster.waitForJetStream()
+    const exited = servers.filter((s) => !s.running)
+    if (exited.length > 0) throw new ServerExited(`nats-server ${exited.map((s) => s.name).join(', ')} exited while starting:\n${exited.map((s) => s.output().slice(-1000)).join('\n')}`)
   } catch (err) {
     await cluster.stop()
     throw err

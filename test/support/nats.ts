@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { accessSync, constants, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import net from 'node:net'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort, removeDir } from './server.js'
@@ -157,14 +158,29 @@ async function jsz (server: NatsServer): Promise<Jsz | null> {
   }
 }
 
-/** Every running server answers and, in a cluster, knows its JetStream meta leader; also ends when one that should run has exited. */
+/** true when the client port answers with the NATS INFO line (the monitor port may be up before it) */
+function answersClients (port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1')
+    const done = (ok: boolean): void => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(2000, () => done(false))
+    socket.once('data', (d: Buffer) => done(d.toString('latin1').startsWith('INFO')))
+    socket.once('error', () => done(false))
+  })
+}
+
+/** Every running server takes clients and, in a cluster, knows its JetStream meta leader; also ends when one that should run has exited. */
 async function untilReady (servers: NatsServer[], clustered: boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const running = servers.filter((s) => s.running)
     if (running.length === 0) return
     const reports = await Promise.all(running.map(jsz))
-    const ready = reports.every((r) => r !== null && (!clustered || (r.meta_cluster?.leader ?? '') !== ''))
+    const clients = await Promise.all(running.map((s) => answersClients(s.port)))
+    const ready = clients.every(Boolean) && reports.every((r) => r !== null && (!clustered || (r.meta_cluster?.leader ?? '') !== ''))
     if (ready) return
     if (Date.now() >= deadline) {
       const outputs = servers.map((s) => `--- ${s.name} (pid ${String(s.pid)}):\n${s.output().slice(-2000)}`).join('\n')

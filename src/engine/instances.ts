@@ -77,10 +77,13 @@ export class Instances {
 
   /** Stores `next` in place of whatever record has its id, keeping every index in step. */
   put (next: InstanceRecord): void {
+    const ix = this.built
+    if (ix === null) {
+      this.byId.set(next.id, next)
+      return
+    }
     const prev = this.byId.get(next.id)
     this.byId.set(next.id, next)
-    if (this.built === null) return
-    const ix = this.built
     if (prev && !prev.deleted) {
       if (!next.deleted && prev.machine === next.machine) {
         if (prev.state !== next.state) move(ix, prev, next.state)

@@ -210,9 +210,9 @@ export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
     const isLast = s === ids.length - 1
     const seg = newSegmentInfo(walDir, ids[s])
     segments.push(seg)
-    const handle = await fs.promises.open(seg.path, 'r')
-    const end = (await handle.stat()).size
-    const window = new SegmentWindow(handle, end)
+    const fd = fs.openSync(seg.path, 'r')
+    const end = fs.fstatSync(fd).size
+    const window = new SegmentWindow((buf, offset, length, position) => fs.readSync(fd, buf, offset, length, position), end)
     let pos = 0
     let group: HeldRecord[] = []
     let lastKept = prevSeq
@@ -269,7 +269,7 @@ export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
       }
     } finally {
       bytesRead += window.bytesRead
-      await handle.close()
+      fs.closeSync(fd)
     }
     if (group.length > 0) {
       if (isLast) {

@@ -1,13 +1,17 @@
-import type { FileHandle } from 'node:fs/promises'
 import { HEADER_SIZE, MAGIC, MAX_LENGTH_FIELD } from './record.js'
 
 const CHUNK = 1024 * 1024
 const EMPTY = Buffer.alloc(0)
 
+/** Reads `length` bytes at file `position` into `buf` at `offset`; returns the bytes read. */
+export type ReadAt = (buf: Buffer, offset: number, length: number, position: number) => number | Promise<number>
+
 /**
  * A window over a segment file, read a chunk at a time into one reused buffer, so
  * scanning a segment holds about a chunk in memory rather than the whole file
  * (64 MiB by default). Positions are file positions; `buf[0]` is at `start`.
+ * Recovery reads synchronously (nothing else is served yet, and a thread-pool
+ * round trip per chunk costs more than the copy); WAL_READ reads asynchronously.
  */
 export class SegmentWindow {
   buf: Buffer = EMPTY
@@ -17,7 +21,7 @@ export class SegmentWindow {
   /** bytes read from the file so far */
   bytesRead = 0
 
-  constructor (private readonly handle: FileHandle, readonly size: number) {}
+  constructor (private readonly readAt: ReadAt, readonly size: number) {}
 
   /**
    * Offset in `buf` of the record at `pos` when it is wholly in the window (or the
@@ -52,7 +56,7 @@ export class SegmentWindow {
     if (this.buf.length < want) this.buf = Buffer.allocUnsafe(Math.max(want, CHUNK))
     let n = 0
     while (n < want) {
-      const { bytesRead } = await this.handle.read(this.buf, n, want - n, pos + n)
+      const bytesRead = await this.readAt(this.buf, n, want - n, pos + n)
       if (bytesRead === 0) break
       n += bytesRead
     }

@@ -43,7 +43,7 @@ async function readOnce (state: WalState, fromOffset: number, limit: number, max
     const end = seg.size
     let pos = seg.firstSeq >= fromOffset ? 0 : seekPosition(seg, fromOffset)
     const handle = await fs.promises.open(seg.path, 'r')
-    const window = new SegmentWindow(handle, end)
+    const window = new SegmentWindow(async (buf, offset, length, position) => (await handle.read(buf, offset, length, position)).bytesRead, end)
     try {
       while (pos < end && records.length < limit) {
         let at = window.recordOffset(pos)

@@ -131,7 +131,8 @@ export function createWalWriter (opts: WalWriterOptions): WalWriter {
       pendingRecords.push({ sequence: seq, entry: entries[i] })
       pendingBytes += encoded[i].length
     }
-    if (encoded.length > 0 && !scheduled) {
+    // while busy, the step that ends it writes what is pending
+    if (encoded.length > 0 && !scheduled && !busy) {
       scheduled = true
       setImmediate(flushTurn)
     }

@@ -11,7 +11,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { WalEntry } from '../protocol/entries.js'
-import { DEFAULT_COMPACTION, DEFAULT_STORAGE, openDatabase } from '../src/ops/index.js'
+import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../src/config/schema.js'
+import { openDatabase } from '../src/ops/index.js'
 import { openStorage } from '../storage/index.js'
 import type { FsyncPolicy } from '../storage/index.js'
 
@@ -88,15 +89,15 @@ function databaseOptions (dir: string): Parameters<typeof openDatabase>[0] {
 async function buildDatabase (records: number, instances: number): Promise<string> {
   const dir = tmp()
   const db = await openDatabase(databaseOptions(dir))
-  await db.dispatcher.dispatch('PUT_MACHINE', {
+  await db.dispatch('PUT_MACHINE', {
     machine: 'order', version: 1, definition: { states: ['pending', 'paid'], initial: 'pending', transitions: [{ from: 'pending', event: 'NOTE', to: 'pending' }] },
   })
   for (let i = 0; i < instances; i += 500) {
-    await Promise.all(Array.from({ length: Math.min(500, instances - i) }, (_, j) => db.dispatcher.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: `inst-${i + j}` })))
+    await Promise.all(Array.from({ length: Math.min(500, instances - i) }, (_, j) => db.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: `inst-${i + j}` })))
   }
   const events = records - instances
   for (let i = 0; i < events; i += 1000) {
-    await Promise.all(Array.from({ length: Math.min(1000, events - i) }, (_, j) => db.dispatcher.dispatch('APPLY_EVENT', { instance_id: `inst-${(i + j) % instances}`, event: 'NOTE', payload: { n: i + j, pad } })))
+    await Promise.all(Array.from({ length: Math.min(1000, events - i) }, (_, j) => db.dispatch('APPLY_EVENT', { instance_id: `inst-${(i + j) % instances}`, event: 'NOTE', payload: { n: i + j, pad } })))
   }
   await db.close()
   return dir

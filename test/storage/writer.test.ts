@@ -3,7 +3,8 @@ import t from 'tap'
 import { nodeFileLayer } from '../../storage/index.js'
 import type { FileLayer } from '../../storage/index.js'
 import { readSequence } from '../../storage/record.js'
-import { entry, open, segmentFiles, tempDir } from './helpers.js'
+import { tempDir } from '../support/temp-dir.js'
+import { entry, open, segmentFiles } from './helpers.js'
 
 /** Lets a test hold an fdatasync open until it chooses to release it. */
 function gate (): { wait: () => Promise<void>, release: () => void, started: number } {
@@ -28,7 +29,7 @@ async function turns (n: number): Promise<void> {
 }
 
 t.test('never: the appends of one turn ride one synchronous write and commit in that turn', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const writes: number[] = []
   const files: FileLayer = {
     ...nodeFileLayer,
@@ -55,7 +56,7 @@ t.test('never: the appends of one turn ride one synchronous write and commit in 
 })
 
 t.test('every_write: acknowledged only after an fsync that started after the write; no write while an fsync runs', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   type Event = { kind: 'write', seqs: number[] } | { kind: 'sync_start' } | { kind: 'sync_end' } | { kind: 'ack', seq: number }
   const events: Event[] = []
   const files: FileLayer = {
@@ -116,7 +117,7 @@ t.test('every_write: acknowledged only after an fsync that started after the wri
 })
 
 t.test('every_ms: the timer fsync runs beside writes, and close waits for it', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const sync = gate()
   const files: FileLayer = {
     ...nodeFileLayer,
@@ -144,7 +145,7 @@ t.test('every_ms: the timer fsync runs beside writes, and close waits for it', a
 })
 
 t.test('a file layer that throws synchronously puts the WAL in its failed state', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   let broken = false
   const files: FileLayer = {
     ...nodeFileLayer,
@@ -169,7 +170,7 @@ t.test('a file layer that throws synchronously puts the WAL in its failed state'
 })
 
 t.test('one turn of appends spanning several rotations under never', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const { storage } = await open(dir, { segmentSizeBytes: 600, fsyncPolicy: { kind: 'never' } })
   const waits: Array<Promise<void>> = []
   for (let i = 0; i < 40; i++) {

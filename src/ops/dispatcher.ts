@@ -16,7 +16,7 @@ export interface DispatcherDeps {
 }
 
 const WRITE_OPS = new Set<string>(['PUT_MACHINE', 'CREATE_INSTANCE', 'APPLY_EVENT', 'DELETE_INSTANCE', 'BATCH'])
-const ENGINE_READS = new Set<string>(['GET_MACHINE', 'LIST_MACHINES', 'GET_INSTANCE', 'LIST_INSTANCES', 'VALIDATE_MACHINE'])
+const ENGINE_READS = new Set<string>(['GET_MACHINE', 'LIST_MACHINES', 'GET_INSTANCE', 'LIST_INSTANCES', 'VALIDATE_MACHINE', 'GET_DIAGRAM'])
 const SESSION_OPS = new Set<string>(['HELLO', 'AUTH', 'BYE', 'WATCH_INSTANCE', 'WATCH_ALL', 'UNWATCH'])
 const WAL_READ_MAX_LIMIT = 1000
 // room for the envelope and the per-record sequence/offset keys around the entries

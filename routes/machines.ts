@@ -15,7 +15,7 @@ import { BEARER, dispatch, pick } from './support.js'
 
 const MachinePath = pick(PutMachineParams, ['machine'], ['machine'])
 const VersionPath = pick(PutMachineParams, ['machine', 'version'], ['machine', 'version'])
-const VersionOrLatestPath = Type.Object({
+export const VersionOrLatestPath = Type.Object({
   machine: PutMachineParams.properties.machine,
   version: Type.Union([PutMachineParams.properties.version, Type.Literal('latest')], { description: 'a version number or `latest`' }),
 })

@@ -22,6 +22,7 @@ import { eventRoutes } from '../routes/events.js'
 import { walRoutes } from '../routes/wal.js'
 import { opsRoutes } from '../routes/ops.js'
 import { createWatchHub } from '../routes/watch.js'
+import { diagramRoutes } from '../routes/diagram.js'
 
 /**
  * The HTTP gateway (http.md): REST over the shared dispatcher, the WebSocket
@@ -236,7 +237,7 @@ export async function buildGateway (opts: Pick<GatewayOptions, 'bodyLimit' | 'co
     options: { maxPayload: MAX_MESSAGE_BYTES },
     preClose: async () => { await hub.shutdown() },
   })
-  for (const plugin of [opsRoutes, machineRoutes, instanceRoutes, eventRoutes, walRoutes, hub.plugin]) {
+  for (const plugin of [opsRoutes, machineRoutes, instanceRoutes, eventRoutes, walRoutes, hub.plugin, diagramRoutes]) {
     await app.register(plugin, { ctx })
   }
 

@@ -2,13 +2,14 @@ import { edgeLabelLines, wellFormed, type DiagramGraph } from './graph.js'
 
 /**
  * Graphviz DOT (console.md §1), for `dot -Tpng`. Names only ever appear inside
- * double-quoted labels: a quote or backslash is escaped for DOT, `&` and control
- * characters become character entities (Graphviz decodes them in labels), a line
- * break becomes `\n`.
+ * double-quoted labels: a quote or backslash is escaped for DOT, `&`, `<`, `>` and
+ * control characters become character entities (Graphviz decodes them in labels,
+ * and the source stays free of markup for tools that show it), a line break
+ * becomes `\n`.
  */
 
 function escapeDot (text: string): string {
-  return wellFormed(text).replace(/[\\"&\n\p{Cc}\u2028\u2029]/gu, (ch) => {
+  return wellFormed(text).replace(/[\\"&<>\n\p{Cc}\u2028\u2029]/gu, (ch) => {
     switch (ch) {
       case '\\': return '\\\\'
       case '"': return '\\"'

@@ -79,7 +79,7 @@ t.test('fan-in: one edge per from state, each labelled', async t => {
 
 t.test('guards label their edge', async t => {
   t.ok(renderDiagram(order, { format: 'mermaid' }).includes('    s0 --> s1 : PAY #91;ctx.amount #62; 0#93;\n'))
-  t.ok(renderDiagram(order, { format: 'dot' }).includes('  s0 -> s1 [label="PAY\\n[ctx.amount > 0]"];'))
+  t.ok(renderDiagram(order, { format: 'dot' }).includes('  s0 -> s1 [label="PAY\\n[ctx.amount &#62; 0]"];'))
   const svg = renderDiagram(order, { format: 'svg' })
   t.match(svg, /data-event="PAY">.*<tspan [^>]*>PAY<\/tspan><tspan [^>]* class="guard">\[ctx.amount &#62; 0\]<\/tspan>/)
   t.notMatch(svg, /data-event="SHIP">[^\n]*class="guard"/, 'no guard line without a guard')

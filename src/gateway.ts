@@ -23,6 +23,7 @@ import { walRoutes } from '../routes/wal.js'
 import { opsRoutes } from '../routes/ops.js'
 import { createWatchHub } from '../routes/watch.js'
 import { diagramRoutes } from '../routes/diagram.js'
+import { consoleRoutes } from '../routes/console.js'
 
 /**
  * The HTTP gateway (http.md): REST over the shared dispatcher, the WebSocket
@@ -237,7 +238,7 @@ export async function buildGateway (opts: Pick<GatewayOptions, 'bodyLimit' | 'co
     options: { maxPayload: MAX_MESSAGE_BYTES },
     preClose: async () => { await hub.shutdown() },
   })
-  for (const plugin of [opsRoutes, machineRoutes, instanceRoutes, eventRoutes, walRoutes, hub.plugin, diagramRoutes]) {
+  for (const plugin of [opsRoutes, machineRoutes, instanceRoutes, eventRoutes, walRoutes, hub.plugin, diagramRoutes, consoleRoutes]) {
     await app.register(plugin, { ctx })
   }
 

@@ -28,7 +28,7 @@ export const PHONE: Viewport = { width: 390, height: 844 }
 export interface TestLike {
   name: string
   teardown: (fn: () => unknown) => void
-  same: (found: unknown, wanted: unknown, message?: string) => boolean
+  same: (...args: any[]) => boolean
 }
 
 export interface BrowserOptions {

@@ -32,6 +32,8 @@ export function EditorPage ({ machine }: { machine: string | null }) {
   const [name, setName] = useState(machine ?? '')
   const [version, setVersion] = useState('1')
   const [text, setText] = useState(machine === null ? JSON.stringify(TEMPLATE, null, 2) : '')
+  // a new version waits for the latest one, so the number and the text are never a guess
+  const [loaded, setLoaded] = useState(machine === null)
   const [check, setCheck] = useState<Check>({ state: 'idle' })
   const [saveProblem, setSaveProblem] = useState<Problem | null>(null)
   const [saving, setSaving] = useState(false)
@@ -41,11 +43,12 @@ export function EditorPage ({ machine }: { machine: string | null }) {
   // a new version starts from the latest one
   useEffect(() => {
     if (machine === null) return
+    setLoaded(false)
     getVersion(machine, 'latest').then((v) => {
       setVersion(String(v.version + 1))
       setText(JSON.stringify(v.definition, null, 2))
+      setLoaded(true)
     }, (err: unknown) => {
-      setText(JSON.stringify(TEMPLATE, null, 2))
       setSaveProblem(asProblem(err))
     })
   }, [machine])
@@ -90,7 +93,8 @@ export function EditorPage ({ machine }: { machine: string | null }) {
         {machine !== null && <> / <Link class="mono" href={paths.machine(machine)}>{machine}</Link></>}
       </nav>
       <h1>{machine === null ? 'New machine' : <>New version of <span class="mono">{machine}</span></>}</h1>
-      <form class="editor" onSubmit={(e) => { void save(e) }}>
+      {!loaded && (saveProblem === null ? <p class="muted">Loading the latest version…</p> : <ProblemView problem={saveProblem} />)}
+      {loaded && <form class="editor" onSubmit={(e) => { void save(e) }}>
         <div class="row">
           <label class="grow">
             Machine name
@@ -112,7 +116,7 @@ export function EditorPage ({ machine }: { machine: string | null }) {
           <Link class="button" href={machine === null ? paths.machines() : paths.machine(machine)}>Cancel</Link>
           <button type="submit" class="primary" disabled={!canSave}>{machine === null ? 'Create machine' : `Save version ${version}`}</button>
         </div>
-      </form>
+      </form>}
     </section>
   )
 }

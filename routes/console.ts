@@ -32,6 +32,8 @@ export const consoleRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app)
     decorateReply: false,
     index: false,
     list: false,
+    // a directory is not a file: 404 like any unknown asset, rather than send's 403
+    allowedPath: (pathName) => !pathName.endsWith('/'),
     maxAge: '365d',
     immutable: true,
     schemaHide: true,

@@ -37,9 +37,11 @@ export function signIn (value: string): void {
   session.set(session.get() + 1)
 }
 
+/** Only a server that asked for a token ever gets one, so signing out means signing in again. */
 export function signOut (): void {
   sessionStorage.removeItem(TOKEN_KEY)
   token.set(null)
+  signInNeeded.set('UNAUTHORIZED')
   session.set(session.get() + 1)
 }
 

@@ -1,4 +1,4 @@
-import { api } from './api.js'
+import { api, session } from './api.js'
 import { createStore, useStore } from './store.js'
 
 /**
@@ -34,15 +34,24 @@ export interface Info {
 
 const info = createStore<Info | null>(null)
 let loading: Promise<void> | null = null
+// signing in or out: ask again, with the new credentials
+session.subscribe(() => {
+  loading = null
+  info.set(null)
+})
 
-export function loadInfo (): Promise<void> {
+function loadInfo (): void {
   loading ??= api<Info>('GET', '/v1/info').then((a) => info.set(a.data), () => { loading = null })
-  return loading
+}
+
+/** INFO once the server has accepted this tab's credentials; null until then. */
+export function useInfo (): Info | null {
+  const current = useStore(info)
+  if (current === null) loadInfo()
+  return current
 }
 
 /** Whether the server has an extension; false until INFO has answered. */
 export function useFeature (feature: Feature): boolean {
-  const current = useStore(info)
-  if (current === null) void loadInfo()
-  return current?.features.includes(FEATURES[feature]) ?? false
+  return useInfo()?.features.includes(FEATURES[feature]) ?? false
 }

@@ -1,5 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { api, token, type Problem } from './api.js'
+import { api, signInNeeded, token, type Problem } from './api.js'
+import { useInfo } from './features.js'
+import { useStore } from './store.js'
 
 /**
  * Live events over the WebSocket watch (http.md "WebSocket watch"). The socket
@@ -52,6 +54,11 @@ function socketUrl (query: Record<string, string | undefined>, fromOffset: numbe
 export function useLive (opts: LiveOptions, deps: unknown[]): { status: LiveStatus, lastOffset: number | null } {
   const [status, setStatus] = useState<LiveStatus>('connecting')
   const [lastOffset, setLastOffset] = useState<number | null>(null)
+  // a socket opens only once the API has accepted this tab's credentials: a refused upgrade is an
+  // error the page cannot catch, an answered INFO is not
+  const serverInfo = useInfo()
+  const refused = useStore(signInNeeded)
+  const admitted = serverInfo !== null && refused === null
   const handlers = useRef(opts)
   handlers.current = opts
   // the offset to resume from survives pause/resume of the same subscription
@@ -61,6 +68,10 @@ export function useLive (opts: LiveOptions, deps: unknown[]): { status: LiveStat
   useEffect(() => {
     if (opts.paused === true) {
       setStatus('paused')
+      return
+    }
+    if (!admitted) {
+      setStatus('connecting')
       return
     }
     let socket: WebSocket | null = null
@@ -123,7 +134,7 @@ export function useLive (opts: LiveOptions, deps: unknown[]): { status: LiveStat
       clearTimeout(timer)
       socket?.close()
     }
-  }, [...deps, opts.paused, token.get()])
+  }, [...deps, opts.paused, admitted, token.get()])
 
   return { status, lastOffset }
 }

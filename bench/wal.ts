@@ -8,7 +8,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { WalEntry } from '../protocol/entries.js'
-import { DEFAULT_COMPACTION, DEFAULT_STORAGE, openDatabase } from '../src/ops/index.js'
+import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../src/config/schema.js'
+import { openDatabase } from '../src/ops/index.js'
 import { openStorage } from '../storage/index.js'
 import type { FsyncPolicy } from '../storage/index.js'
 
@@ -79,16 +80,16 @@ async function engineRecoveryRun (): Promise<Record<string, number | string>> {
     compaction: { ...DEFAULT_COMPACTION, enabled: false },
   }
   const db = await openDatabase(options)
-  await db.dispatcher.dispatch('PUT_MACHINE', {
+  await db.dispatch('PUT_MACHINE', {
     machine: 'order', version: 1, definition: { states: ['pending', 'paid'], initial: 'pending', transitions: [{ from: 'pending', event: 'NOTE', to: 'pending' }] },
   })
   const instances = 10_000
   for (let i = 0; i < instances; i += 500) {
-    await Promise.all(Array.from({ length: 500 }, (_, j) => db.dispatcher.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: `inst-${i + j}` })))
+    await Promise.all(Array.from({ length: 500 }, (_, j) => db.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: `inst-${i + j}` })))
   }
   const events = RECOVERY_RECORDS - instances
   for (let i = 0; i < events; i += 1000) {
-    await Promise.all(Array.from({ length: 1000 }, (_, j) => db.dispatcher.dispatch('APPLY_EVENT', { instance_id: `inst-${(i + j) % instances}`, event: 'NOTE', payload: { n: i + j, pad } })))
+    await Promise.all(Array.from({ length: 1000 }, (_, j) => db.dispatch('APPLY_EVENT', { instance_id: `inst-${(i + j) % instances}`, event: 'NOTE', payload: { n: i + j, pad } })))
   }
   await db.close()
   const t0 = performance.now()

@@ -55,6 +55,6 @@ export const consoleRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app)
   }
 
   for (const url of PAGES) {
-    app.get(url, { config: { public: true }, schema: { hide: true } }, async (_request, reply) => await page(reply))
+    app.get(url, { config: { auth: 'none' }, schema: { hide: true } }, async (_request, reply) => await page(reply))
   }
 }

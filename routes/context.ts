@@ -1,35 +1,36 @@
-import type { Bus } from '../src/bus/index.js'
-import type { Dispatcher } from '../src/ops/types.js'
+import type { Logger } from 'pino'
+import type { Database } from '../src/ops/index.js'
 import type { TokenChecker } from '../src/ops/auth.js'
-import type { Metrics } from '../src/metrics.js'
+import type { FaceHooks, MetricsText } from '../src/metrics.js'
 
-/** What the routes reach once recovery has finished. */
-export interface GatewayServices {
-  dispatcher: Dispatcher
-  bus: Bus
-  /** false once the WAL has failed: /readyz answers 503 */
-  isWritable: () => boolean
-  /** last appended offset: a write whose record lands above it created something new */
-  appendedHead: () => number
-}
+/** What the routes reach of the database once recovery has finished. */
+export type HttpServices = Pick<Database, 'dispatch' | 'attach' | 'head' | 'isLeader' | 'isWritable'>
 
-export type GatewayState = 'recovering' | 'ready' | 'stopping'
+export type HttpState = 'recovering' | 'ready' | 'stopping'
 
-/** Shared by every route plugin of one gateway (passed as plugin options). */
-export interface GatewayContext {
-  /** null until recovery has finished (config.md §3 startup order) */
-  services: () => GatewayServices | null
-  state: () => GatewayState
+/** Everything the HTTP app is built from; plugins get it as their options. */
+export interface AppContext {
+  logger: Logger
+  /** http.body_limit */
+  bodyLimit: number
+  /** http.cors_origins: empty = no CORS headers */
+  corsOrigins: string[]
   tokens: TokenChecker
-  metrics: Metrics
-  /** /metrics needs a bearer token when auth is required */
+  /** null until recovery has finished (config.md §3 startup order) */
+  services: () => HttpServices | null
+  state: () => HttpState
+  /** the Prometheus text of /metrics */
+  metrics: MetricsText
+  /** metrics.require_auth: /metrics needs a bearer token when auth is required */
   metricsRequireAuth: boolean
+  /** this face's metrics */
+  hooks: FaceHooks
   /** open connections across both faces, for INFO */
-  connectionCount: () => number
+  connections: () => number
   /** interval of WebSocket pings; a socket that missed the previous one is closed */
   pingIntervalMs: number
 }
 
 export interface RoutePluginOptions {
-  ctx: GatewayContext
+  ctx: AppContext
 }

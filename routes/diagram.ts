@@ -5,7 +5,7 @@ import { diagramEtag, type DiagramFormat } from '../src/diagram/index.js'
 import type { RoutePluginOptions } from './context.js'
 import { VersionOrLatestPath } from './machines.js'
 import { problems } from './problem.js'
-import { BEARER, dispatch, pick } from './support.js'
+import { BEARER, IfNoneMatchHeader, NotModified, dispatch, etagMatches, pick } from './support.js'
 
 const CONTENT_TYPES: Record<DiagramFormat, string> = {
   svg: 'image/svg+xml; charset=utf-8',
@@ -31,6 +31,7 @@ export const diagramRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app,
       security: BEARER,
       params: VersionOrLatestPath,
       querystring: DiagramQuery,
+      headers: IfNoneMatchHeader,
       response: {
         200: {
           description: 'the diagram: SVG laid out server-side, or Mermaid `stateDiagram-v2` / DOT source as plain text',
@@ -39,7 +40,7 @@ export const diagramRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app,
             'text/plain': { schema: Type.String({ examples: ['stateDiagram-v2\n    state "pending" as s0\n'] }) },
           },
         },
-        304: { description: 'If-None-Match matched the ETag', type: 'null' },
+        ...NotModified,
         ...problems(400, 401, 404, 500, 503),
       },
     },
@@ -48,10 +49,9 @@ export const diagramRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app,
     const { format = 'svg', highlight } = request.query as { format?: DiagramFormat, highlight?: string }
     const params = { machine, format, highlight, ...(version === 'latest' ? {} : { version }) }
     const result = await dispatch(ctx, reply, 'GET_DIAGRAM', params)
-    const etag = diagramEtag(result.checksum as string, { format, highlight })
     // `latest` may name another version tomorrow: caches revalidate every time
-    reply.header('etag', etag).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff')
-    if (request.headers['if-none-match'] === etag) return await reply.code(304).send()
+    reply.header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff')
+    if (etagMatches(request, reply, diagramEtag(result.checksum, { format, highlight }))) return await reply.code(304).send()
     // an SVG opened on its own is a document: it may style itself, nothing else
     if (format === 'svg') reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
     return await reply.type(CONTENT_TYPES[format]).send(result.content)

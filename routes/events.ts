@@ -1,19 +1,19 @@
 import { Type } from '@sinclair/typebox'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { RcpError } from '../protocol/errors.js'
 import { ApplyEventParams, ApplyEventResult, BatchParams, BatchResult } from '../protocol/schemas.js'
 import type { RoutePluginOptions } from './context.js'
 import { InstancePath } from './instances.js'
 import { StatusError, problems } from './problem.js'
-import { BEARER, bodyParams, dispatch, mergeHeader, parseIfMatch } from './support.js'
+import { BEARER, IdempotencyHeader, bodyParams, dispatch, mergeHeader, parseIfMatch, withExamples } from './support.js'
 
 const ApplyEventHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ description: 'becomes idempotency_key (rcp.md §9)', examples: ['pay-order-001'] })),
-  'if-match': Type.Optional(Type.String({ description: 'a strong tag "<n>": becomes expected_wal_offset; a mismatch is 412', examples: ['"42"'] })),
+  ...IdempotencyHeader.properties,
+  'if-match': Type.Optional(Type.String({ description: 'a strong tag "<n>" (the instance ETag): becomes expected_wal_offset; a mismatch is 412' })),
 })
 
 /** APPLY_EVENT and BATCH. */
-export const eventRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, { ctx }) => {
+export const eventRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { ctx }) => {
   app.post('/v1/instances/:id/events', {
     config: { op: 'APPLY_EVENT', ifMatch: true },
     schema: {
@@ -23,16 +23,18 @@ export const eventRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
       security: BEARER,
       params: InstancePath,
       headers: ApplyEventHeaders,
-      body: Type.Omit(ApplyEventParams, ['instance_id']),
+      body: withExamples(Type.Omit(ApplyEventParams, ['instance_id']), {
+        pay: { summary: 'an event with a payload merged into ctx', value: { event: 'PAY', payload: { amount: 5 } } },
+        expected: { summary: 'only if the instance is still in the expected state', value: { event: 'SHIP', expected_state: 'paid' } },
+      }),
       response: {
         200: { ...ApplyEventResult, description: 'applied, or applied:false for an idempotent replay' },
-        ...problems(400, 401, 404, 409, 412, 413, 415, 422, 500, 503),
+        ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], 409, 412, 413, 415, 422, 500, 503),
       },
     },
   }, async (request, reply) => {
-    const { id } = request.params as { id: string }
     const params = bodyParams(request)
-    params.instance_id = id
+    params.instance_id = request.params.id
     const expected = parseIfMatch(request.headers['if-match'])
     mergeHeader(params, 'idempotency_key', 'Idempotency-Key', request.headers['idempotency-key'])
     mergeHeader(params, 'expected_wal_offset', 'If-Match', expected)
@@ -54,10 +56,15 @@ export const eventRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
       summary: 'Run up to 100 creates, events and deletes (BATCH), best_effort or atomic',
       tags: ['events'],
       security: BEARER,
-      body: BatchParams,
+      body: withExamples(BatchParams, {
+        atomic: {
+          summary: 'create and pay an order, all or nothing',
+          value: { mode: 'atomic', ops: [{ op: 'CREATE_INSTANCE', params: { machine: 'order', version: 1, instance_id: 'order-2', initial_ctx: { amount: 9 } } }, { op: 'APPLY_EVENT', params: { instance_id: 'order-2', event: 'PAY' } }] },
+        },
+      }),
       response: {
         200: { ...BatchResult, description: 'best_effort: always, with per-op results; atomic: when every op succeeded' },
-        ...problems(400, 401, 404, 409, 413, 415, 422, 500, 503),
+        ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], [409, 'INSTANCE_EXISTS'], 413, 415, 422, 500, 503),
       },
     },
   }, async (request, reply) => await dispatch(ctx, reply, 'BATCH', bodyParams(request)))

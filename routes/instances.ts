@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   CreateInstanceParams,
   CreateInstanceResult,
@@ -12,17 +12,19 @@ import {
 } from '../protocol/schemas.js'
 import type { RoutePluginOptions } from './context.js'
 import { problems } from './problem.js'
-import { BEARER, IdempotencyHeader, bodyParams, dispatch, mergeHeader, pick, servicesOf } from './support.js'
+import { BEARER, IdempotencyHeader, IfNoneMatchHeader, NotModified, asParam, bodyParams, dispatch, etagMatches, mergeHeader, pick, run, withExamples } from './support.js'
 
-export const InstancePath = Type.Object({ id: InstanceParams.properties.instance_id })
-const EmptyBody = Type.Object({}, { description: 'no body needed; an empty body is accepted' })
+export const InstancePath = Type.Object({ id: asParam(InstanceParams.properties.instance_id) })
+const EmptyBody = withExamples(Type.Object({}, { description: 'no body needed; an empty body is accepted' }), {
+  empty: { summary: 'no options', value: {} },
+})
 
 function location (id: string): string {
   return `/v1/instances/${encodeURIComponent(id)}`
 }
 
 /** Instances: CREATE_INSTANCE, LIST_INSTANCES, GET_INSTANCE, DELETE_INSTANCE, SNAPSHOT_INSTANCE. */
-export const instanceRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, { ctx }) => {
+export const instanceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { ctx }) => {
   app.post('/v1/instances', {
     config: { op: 'CREATE_INSTANCE' },
     schema: {
@@ -31,21 +33,22 @@ export const instanceRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app
       tags: ['instances'],
       security: BEARER,
       headers: IdempotencyHeader,
-      body: CreateInstanceParams,
+      body: withExamples(CreateInstanceParams, {
+        named: { summary: 'an instance with its own id and context', value: { machine: 'order', version: 1, instance_id: 'order-1', initial_ctx: { amount: 5 } } },
+        generated: { summary: 'the server generates the id', value: { machine: 'order', version: 1 } },
+      }),
       response: {
         200: { ...CreateInstanceResult, description: 'idempotent replay: the original result' },
         201: { ...CreateInstanceResult, description: 'created; Location names the instance' },
-        ...problems(400, 401, 404, 409, 413, 415, 500, 503),
+        ...problems(400, 401, [404, 'MACHINE_NOT_FOUND'], [409, 'INSTANCE_EXISTS'], 413, 415, 500, 503),
       },
     },
   }, async (request, reply) => {
     const params = bodyParams(request)
     mergeHeader(params, 'idempotency_key', 'Idempotency-Key', request.headers['idempotency-key'])
-    // a new record lands above the head as it was before the call; a replay reports an older one
-    const before = servicesOf(ctx).appendedHead()
-    const result = await dispatch(ctx, reply, 'CREATE_INSTANCE', params)
-    reply.header('location', location(String(result.instance_id)))
-    return await reply.code((result.wal_offset as number) > before ? 201 : 200).send(result)
+    const { result, replayed } = await run(ctx, reply, 'CREATE_INSTANCE', params)
+    reply.header('location', location(result.instance_id))
+    return await reply.code(replayed === true ? 200 : 201).send(result)
   })
 
   app.get('/v1/instances', {
@@ -58,7 +61,7 @@ export const instanceRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app
       querystring: pick(ListInstancesParams, ['machine', 'state', 'limit', 'offset', 'after']),
       response: { 200: ListInstancesResult, ...problems(400, 401, 500, 503) },
     },
-  }, async (request, reply) => await dispatch(ctx, reply, 'LIST_INSTANCES', { ...(request.query as object) }))
+  }, async (request, reply) => await dispatch(ctx, reply, 'LIST_INSTANCES', { ...request.query }))
 
   app.get('/v1/instances/:id', {
     config: { op: 'GET_INSTANCE' },
@@ -68,12 +71,12 @@ export const instanceRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app
       tags: ['instances'],
       security: BEARER,
       params: InstancePath,
-      response: { 200: GetInstanceResult, ...problems(400, 401, 404, 500, 503) },
+      headers: IfNoneMatchHeader,
+      response: { 200: GetInstanceResult, ...NotModified, ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], 500, 503) },
     },
   }, async (request, reply) => {
-    const { id } = request.params as { id: string }
-    const result = await dispatch(ctx, reply, 'GET_INSTANCE', { instance_id: id })
-    reply.header('etag', `"${String(result.last_wal_offset)}"`)
+    const result = await dispatch(ctx, reply, 'GET_INSTANCE', { instance_id: request.params.id })
+    if (etagMatches(request, reply, `"${result.last_wal_offset}"`)) return await reply.code(304).send()
     return result
   })
 
@@ -86,11 +89,10 @@ export const instanceRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app
       security: BEARER,
       params: InstancePath,
       headers: IdempotencyHeader,
-      response: { 200: DeleteInstanceResult, ...problems(400, 401, 404, 500, 503) },
+      response: { 200: DeleteInstanceResult, ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], 500, 503) },
     },
   }, async (request, reply) => {
-    const { id } = request.params as { id: string }
-    const params = { instance_id: id, idempotency_key: request.headers['idempotency-key'] }
+    const params = { instance_id: request.params.id, idempotency_key: request.headers['idempotency-key'] }
     return await dispatch(ctx, reply, 'DELETE_INSTANCE', params)
   })
 
@@ -103,11 +105,10 @@ export const instanceRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app
       security: BEARER,
       params: InstancePath,
       body: EmptyBody,
-      response: { 200: SnapshotInstanceResult, ...problems(400, 401, 404, 413, 415, 500, 503) },
+      response: { 200: SnapshotInstanceResult, ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], 413, 415, 500, 503) },
     },
   }, async (request, reply) => {
-    const { id } = request.params as { id: string }
     bodyParams(request, true)
-    return await dispatch(ctx, reply, 'SNAPSHOT_INSTANCE', { instance_id: id })
+    return await dispatch(ctx, reply, 'SNAPSHOT_INSTANCE', { instance_id: request.params.id })
   })
 }

@@ -1,4 +1,6 @@
 import { Type } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { ERROR_CODES, RcpError, toRcpError, type ErrorCode } from '../protocol/errors.js'
 import { JsonObject } from '../protocol/schemas.js'
 
@@ -76,6 +78,13 @@ interface FastifyLikeError {
   validationContext?: string
 }
 
+/** Fastify's own 4xx answers, as reasons a client can act on rather than Fastify's internal error codes. */
+const FRAMEWORK_REASONS: Record<number, string> = {
+  413: 'body_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+}
+
 const PARTS: Record<string, string> = { params: 'path', querystring: 'query', headers: 'header' }
 
 /** 'querystring' + '/limit' → 'limit'; a missing property is named by itself. */
@@ -106,7 +115,8 @@ export function classify (err: unknown): { error: RcpError, status: number } {
   const status = e.statusCode
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code: ErrorCode = status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST'
-    return { error: new RcpError(code, e.message ?? 'bad request', e.code === undefined ? {} : { reason: e.code }), status }
+    const reason = FRAMEWORK_REASONS[status]
+    return { error: new RcpError(code, e.message ?? 'bad request', reason === undefined ? {} : { reason }), status }
   }
   return { error: toRcpError(err), status: 500 }
 }
@@ -116,7 +126,7 @@ export const Problem = Type.Object({
   title: Type.String({ examples: ['Invalid transition'] }),
   status: Type.Integer({ examples: [422] }),
   detail: Type.String({ examples: ["no transition from 'shipped' on event 'PAY'"] }),
-  code: Type.Union(ERROR_CODES.map(c => Type.Literal(c)), { description: 'the RCP error code (rcp.md §11)' }),
+  code: Type.Union(ERROR_CODES.map(c => Type.Literal(c)), { description: 'the RCP error code' }),
   retryable: Type.Boolean(),
   details: Type.Optional(JsonObject('the RCP error details; left out when empty', [{ current_state: 'shipped', event: 'PAY' }])),
 }, { description: 'RFC 9457 problem details carrying the RCP error' })
@@ -124,6 +134,7 @@ export const Problem = Type.Object({
 const DESCRIPTIONS: Record<number, string> = {
   400: 'BAD_REQUEST: invalid path, query, header or body',
   401: 'UNAUTHORIZED (no token) or AUTH_FAILED (wrong token)',
+  403: 'a browser page of another origin may not open this stream',
   404: 'not found',
   409: 'conflict with the stored state',
   412: 'CONFLICT: If-Match did not match last_wal_offset',
@@ -135,14 +146,96 @@ const DESCRIPTIONS: Record<number, string> = {
   503: 'WAL_IO_ERROR: the WAL failed or the server is still recovering',
 }
 
+/** The code a status usually carries; a route names a more precise one where it has it. */
+const DEFAULT_CODES: Record<number, ErrorCode> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'UNAUTHORIZED',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  412: 'CONFLICT',
+  413: 'BAD_REQUEST',
+  415: 'BAD_REQUEST',
+  422: 'INVALID_TRANSITION',
+  426: 'BAD_REQUEST',
+  500: 'INTERNAL_ERROR',
+  503: 'WAL_IO_ERROR',
+}
+
+/** The message and details of each example, as the server would answer. */
+const SAMPLES: Record<number, Partial<Record<ErrorCode, [string, Record<string, unknown>]>>> = {
+  400: { BAD_REQUEST: ['invalid body param version: Expected integer', { field: 'version' }] },
+  401: { UNAUTHORIZED: ['authentication required', {}] },
+  403: { UNAUTHORIZED: ["origin 'https://elsewhere.example' may not open this stream", { reason: 'origin_not_allowed', origin: 'https://elsewhere.example' }] },
+  404: {
+    NOT_FOUND: ['no route for GET /v1/nowhere', {}],
+    INSTANCE_NOT_FOUND: ['instance not found: order-9', { instance_id: 'order-9' }],
+    MACHINE_NOT_FOUND: ['machine not found: order version 3', { machine: 'order', version: 3 }],
+  },
+  409: {
+    CONFLICT: ['state conflict on order-1: expected created, actual paid', { instance_id: 'order-1', expected_state: 'created', actual_state: 'paid' }],
+    INSTANCE_EXISTS: ['instance already exists: order-1', { instance_id: 'order-1', deleted: false }],
+    MACHINE_VERSION_EXISTS: ['machine version already exists with a different definition: order version 1', { machine: 'order', version: 1, stored_checksum: 'e26bd76d2d47a0e33a2aa0515665f980072d3734d466edfbee31be3c6c311446' }],
+  },
+  412: { CONFLICT: ['offset conflict on order-1: expected 41, actual 42', { instance_id: 'order-1', expected_offset: 41, actual_offset: 42 }] },
+  413: { BAD_REQUEST: ['Request body is too large', { reason: 'body_too_large' }] },
+  415: { BAD_REQUEST: ["Unsupported Media Type: text/plain", { reason: 'unsupported_media_type' }] },
+  422: {
+    INVALID_TRANSITION: ['no transition for event SHIP from state created', { instance_id: 'order-1', current_state: 'created', event: 'SHIP' }],
+    MACHINE_VERSION_LIMIT_EXCEEDED: ['machine version limit exceeded: order has 10 versions (limit 10)', { machine: 'order', limit: 10, versions: 10 }],
+  },
+  426: { BAD_REQUEST: ['this route needs a WebSocket upgrade', { reason: 'upgrade_required' }] },
+  500: { INTERNAL_ERROR: ['internal error', {}] },
+  503: { WAL_IO_ERROR: ['recovering', {}] },
+}
+
 /** Registered once with the app (`app.addSchema`) and referenced by every error response. */
 export const PROBLEM_SCHEMA_ID = 'Problem'
 
-/** Response schemas of the given error statuses, for a route's `schema.response`. */
-export function problems (...statuses: number[]): Record<number, unknown> {
+/**
+ * Response schemas of the given error statuses, for a route's `schema.response`, each with an
+ * example of that status (a `[status, code]` pair names the route's own code for it).
+ */
+export function problems (...statuses: Array<number | [number, ErrorCode]>): Record<number, unknown> {
   const out: Record<number, unknown> = {}
-  for (const status of statuses) {
-    out[status] = { description: DESCRIPTIONS[status], content: { [PROBLEM_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } } }
+  for (const item of statuses) {
+    const [status, code] = typeof item === 'number' ? [item, DEFAULT_CODES[item]] : item
+    const [detail, details] = SAMPLES[status]?.[code] ?? [titleOf(code), {}]
+    out[status] = {
+      description: DESCRIPTIONS[status],
+      content: { [PROBLEM_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` }, example: problemOf(new RcpError(code, detail, details), status) } },
+    }
   }
   return out
 }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** RCP code of the error answered, for metrics */
+    errorCode: string | null
+  }
+}
+
+/** Answers any error as a problem: the one place HTTP errors are written. */
+export function sendProblem (request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  const { error, status } = classify(err)
+  request.errorCode = error.code
+  if (status >= 500) request.log.error({ err }, 'request failed')
+  if (status === 401) reply.header('www-authenticate', error.code === 'AUTH_FAILED' ? 'Bearer error="invalid_token"' : 'Bearer')
+  if (status === 429) reply.header('retry-after', '1')
+  return reply.code(status).type(PROBLEM_TYPE).send(problemOf(error, status))
+}
+
+/** Strips the WebSocket token from a URL before it is shown anywhere. */
+export function loggableUrl (url: string): string {
+  return url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]')
+}
+
+/** Every error of the app, unknown routes included, as application/problem+json (http.md "Errors"). */
+export const problemPlugin = fp(async (app) => {
+  app.decorateRequest('errorCode', null)
+  app.addSchema({ ...Problem, $id: PROBLEM_SCHEMA_ID })
+  app.setErrorHandler((err, request, reply) => sendProblem(request, reply, err))
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply,
+    new RcpError('NOT_FOUND', `no route for ${request.method} ${loggableUrl(request.url.split('?')[0])}`)))
+}, { name: 'rstmdb-problem' })

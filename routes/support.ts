@@ -1,24 +1,30 @@
-import { Kind, Type, type TObject, type TSchema } from '@sinclair/typebox'
+import { Kind, Type, type TNull, type TObject, type TOptional, type TProperties, type TSchema, type TUnion } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { JsonObject } from '../protocol/entries.js'
 import { RcpError } from '../protocol/errors.js'
-import { isJsonObject, type OpName } from '../protocol/schemas.js'
-import type { GatewayContext, GatewayServices } from './context.js'
+import { isJsonObject, type OpName, type OpResult } from '../protocol/schemas.js'
+import type { OpOutcome } from '../src/ops/index.js'
+import type { AppContext, HttpServices } from './context.js'
 
 /** Helpers every REST route shares: calling the dispatcher and mapping headers to params. */
 
-export function servicesOf (ctx: GatewayContext): GatewayServices {
+export function servicesOf (ctx: AppContext): HttpServices {
   const services = ctx.services()
   if (services === null) throw new RcpError('WAL_IO_ERROR', 'recovering')
   return services
 }
 
 /** Runs one op through the shared dispatcher; the RCP meta.wal_offset travels as X-Wal-Offset. */
-export async function dispatch (ctx: GatewayContext, reply: FastifyReply, op: OpName, params: JsonObject): Promise<JsonObject> {
+export async function run<K extends OpName> (ctx: AppContext, reply: FastifyReply, op: K, params: JsonObject): Promise<OpOutcome<OpResult<K>>> {
   for (const key of Object.keys(params)) if (params[key] === undefined) delete params[key]
-  const outcome = await servicesOf(ctx).dispatcher.dispatch(op, params, { connections: ctx.connectionCount() })
+  const outcome = await servicesOf(ctx).dispatch(op, params, { connections: ctx.connections() })
   reply.header('x-wal-offset', outcome.walOffset)
-  return outcome.result
+  return outcome
+}
+
+/** `run`, answering with the result. */
+export async function dispatch<K extends OpName> (ctx: AppContext, reply: FastifyReply, op: K, params: JsonObject): Promise<OpResult<K>> {
+  return (await run(ctx, reply, op, params)).result
 }
 
 /**
@@ -54,29 +60,75 @@ export function parseIfMatch (value: string | undefined): number | undefined {
   return offset
 }
 
-/** Union([T, Null]) → T: query strings and path segments have no null. */
-function nonNull (schema: TSchema): TSchema {
+/**
+ * A param schema as a path, query or header value: Union([T, Null]) → T (they have no null), and
+ * no `examples` or `default`, which Swagger UI would send as if the user had typed them.
+ */
+export function asParam<T extends TSchema> (schema: T): T {
   const members: TSchema[] | undefined = schema.anyOf
-  if (members?.length === 2 && members.some(m => m[Kind] === 'Null')) {
-    const inner = members.find(m => m[Kind] !== 'Null') as TSchema
-    return { ...inner, description: schema.description ?? inner.description }
-  }
-  return schema
+  const inner = members?.length === 2 && members.some(m => m[Kind] === 'Null')
+    ? { ...members.find(m => m[Kind] !== 'Null') as TSchema, description: schema.description ?? members.find(m => m[Kind] !== 'Null')?.description }
+    : schema
+  const { examples: _examples, default: _default, ...rest } = inner
+  return rest as T
 }
 
+/** What `pick` makes of a param at the type level: null removed; optional unless required. */
+type Picked<S extends TSchema, Required extends boolean> =
+  S extends TUnion<infer M> ? Picked<Exclude<M[number], TNull>, Required>
+    : Required extends true ? S : TOptional<S>
+
 /** The named params of an op schema as a querystring/path schema: same types, no nulls, no defaults. */
-export function pick (schema: TObject, keys: string[], required: string[] = []): TObject {
+export function pick<T extends TProperties, K extends keyof T & string, R extends K = never> (
+  schema: TObject<T>, keys: K[], required: R[] = [],
+): TObject<{ [P in K]: Picked<T[P], P extends R ? true : false> }> {
   const properties: Record<string, TSchema> = {}
   for (const key of keys) {
-    const prop = nonNull(schema.properties[key])
-    properties[key] = required.includes(key) ? prop : Type.Optional(prop)
+    const prop = asParam(schema.properties[key])
+    properties[key] = (required as string[]).includes(key) ? prop : Type.Optional(prop)
   }
-  return Type.Object(properties)
+  // the loop builds exactly the mapped type above
+  return Type.Object(properties) as TObject<{ [P in K]: Picked<T[P], P extends R ? true : false> }>
 }
 
 /** Header schema: `Idempotency-Key` (and other optional headers) as strings. */
 export const IdempotencyHeader = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ description: 'becomes idempotency_key (rcp.md §9)', examples: ['pay-order-001'] })),
+  'idempotency-key': Type.Optional(Type.String({ description: 'becomes idempotency_key: a repeat with the same request answers the stored result' })),
 })
 
 export const BEARER = [{ bearerAuth: [] as string[] }]
+
+export interface NamedExample {
+  summary: string
+  value: unknown
+}
+
+/**
+ * A body schema with named examples (OpenAPI media `examples`): Swagger UI offers them in its
+ * body editor instead of a sample built from the schema (`"additionalProp1": {}`).
+ */
+export function withExamples<T extends TSchema> (schema: T, examples: Record<string, NamedExample>): T {
+  const { examples: _examples, ...rest } = schema
+  return { ...rest, 'x-examples': examples } as unknown as T
+}
+
+/** Header schema of conditional GETs. */
+export const IfNoneMatchHeader = Type.Object({
+  'if-none-match': Type.Optional(Type.String({ description: 'an ETag from an earlier response: 304 while it still matches' })),
+})
+
+/** The 304 of a conditional GET, for a route's `schema.response`. */
+export const NotModified = { 304: { description: 'not modified: If-None-Match still matches the ETag', type: 'null' } }
+
+/**
+ * Sets the ETag and tells whether If-None-Match already names it (RFC 9110 §13.1.2:
+ * weak comparison, `*` matches any), in which case the route answers 304 with no body.
+ */
+export function etagMatches (request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
+  reply.header('etag', etag)
+  const header = request.headers['if-none-match']
+  if (header === undefined) return false
+  if (header.trim() === '*') return true
+  const strip = (tag: string): string => tag.trim().replace(/^W\//, '')
+  return header.split(',').some(tag => strip(tag) === strip(etag))
+}

@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino'
-import type { LoggingConfig } from './config.js'
+import type { LoggingSection } from './config.js'
 
 export type { Logger } from 'pino'
 
@@ -8,7 +8,7 @@ export type { Logger } from 'pino'
 const REDACT = ['authorization', 'token', '*.authorization', '*.token', '*.*.authorization', '*.*.token']
 
 /** A pino logger writing one JSON object per line (`timestamp`, `level`, `message`, fields) or a pretty line. */
-export function createLogger ({ level, format }: LoggingConfig, destination: DestinationStream = pino.destination(1)): Logger {
+export function createLogger ({ level, format }: LoggingSection, destination: DestinationStream = pino.destination(1)): Logger {
   return pino({
     level,
     base: null,

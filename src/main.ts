@@ -1,24 +1,27 @@
 #!/usr/bin/env node
-import { ConfigError, describeConfig, formatAddress, loadConfig, readTlsMaterial, type Config } from './config.js'
+import { ConfigError, describeConfig, formatAddress, loadConfig, type Config } from './config.js'
 import { createLogger, type Logger } from './logger.js'
 import { openDatabase, type Database } from './ops/index.js'
+import { LockHeldError, WalCorruptionError, lockDataDir } from '../storage/index.js'
 import { createTokenChecker } from './ops/auth.js'
-import { createBus, type Bus } from './bus/index.js'
 import { startRcpServer, type RcpServer } from './rcp/server.js'
 import { createMetrics } from './metrics.js'
-import { startGateway, startMetricsListener, type Gateway, type MetricsListener } from './gateway.js'
+import { startHttpServer, type HttpServer } from '../routes/server.js'
+import { startMetricsListener, type MetricsListener } from '../routes/metrics-listener.js'
 
 /**
  * The process entry: configuration, then recovery, then the listeners, in the
  * order of config.md §3; a signal runs the shutdown order in reverse.
  */
 async function start (config: Config, logger: Logger): Promise<() => Promise<void>> {
+  // before anything binds: a second server on the same data directory stops here, quietly
+  const releaseLock = lockDataDir(config.storage.data_dir, logger)
   const metrics = createMetrics()
   const tokens = createTokenChecker(config.auth.token_hashes, config.auth.required)
   let rcp: RcpServer | null = null
   // the gateway and the metrics listener bind before recovery: health, metrics and the document answer meanwhile
-  const gateway: Gateway | null = config.http.enabled
-    ? await startGateway({
+  const http: HttpServer | null = config.http.enabled
+    ? await startHttpServer({
       host: config.http.bind_addr.host,
       port: config.http.bind_addr.port,
       bodyLimit: config.http.body_limit,
@@ -26,15 +29,17 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
       tokens,
       metrics,
       metricsRequireAuth: config.metrics.require_auth,
+      hooks: metrics.face('http'),
       logger,
-      otherConnections: () => rcp?.connections ?? 0,
+      connections: metrics.connections,
     })
     : null
   let metricsListener: MetricsListener | null = null
   let db: Database | null = null
   const closeAll = async (): Promise<void> => {
-    await Promise.all([rcp?.close(), gateway?.close(), metricsListener?.close()])
-    await db?.close()
+    await Promise.all([rcp?.close(), http?.close(), metricsListener?.close()])
+    if (db === null) releaseLock()
+    else await db.close()
   }
   try {
     if (config.metrics.enabled) {
@@ -47,51 +52,48 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
         logger,
       })
     }
-    db = await openDatabase({ storage: config.storage, compaction: config.compaction, logger })
-    const opened: Database = db
-    const bus: Bus = createBus({
-      log: opened.storage,
-      getInstance: id => opened.engine.getInstance(id),
+    db = await openDatabase({
+      storage: config.storage,
+      compaction: config.compaction,
       queueLimit: config.subscriptions.queue_limit,
+      releaseLock,
+      logger,
     })
-    metrics.attach({ engine: () => opened.engine.stats(), wal: () => opened.storage.stats(), bus: () => bus.stats() })
-    gateway?.attach({
-      dispatcher: opened.dispatcher,
-      bus,
-      isWritable: opened.isWritable,
-      appendedHead: () => opened.storage.appendedHead(),
-    })
+    metrics.attach(db.stats)
+    http?.attach(db)
     rcp = await startRcpServer({
       host: config.network.bind_addr.host,
       port: config.network.bind_addr.port,
       maxConnections: config.network.max_connections,
       idleTimeoutSecs: config.network.idle_timeout_secs,
-      tls: config.tls.enabled
-        ? { ...readTlsMaterial(config.tls), requireClientCert: config.tls.require_client_cert }
-        : undefined,
-      dispatcher: opened.dispatcher,
-      bus,
+      tls: config.tls.material === null
+        ? undefined
+        : { ...config.tls.material, requireClientCert: config.tls.require_client_cert },
+      services: db,
       tokens,
       logger,
-      connectionCount: () => (rcp?.connections ?? 0) + (gateway?.connections ?? 0),
-      onConnectionOpen: () => metrics.connectionOpened('rcp'),
-      onConnectionClose: () => metrics.connectionClosed('rcp'),
-      onRequest: (op, code, seconds) => metrics.request('rcp', op, code, seconds),
+      connections: metrics.connections,
+      hooks: metrics.face('rcp'),
     })
   } catch (err) {
     await closeAll()
     throw err
   }
-  gateway?.ready()
+  http?.ready()
   const address = (a: { address: string, port: number }): string => formatAddress({ host: a.address, port: a.port })
   logger.info({
     rcp: address(rcp.address),
     tls: config.tls.enabled,
-    ...(gateway === null ? {} : { http: address(gateway.address) }),
+    ...(http === null ? {} : { http: address(http.address) }),
     ...(metricsListener === null ? {} : { metrics: address(metricsListener.address) }),
   }, 'ready')
 
   return closeAll
+}
+
+function isExpected (err: unknown): err is Error {
+  return err instanceof LockHeldError || err instanceof WalCorruptionError ||
+    (err instanceof Error && 'code' in err && (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'))
 }
 
 function fatal (message: string): never {
@@ -115,7 +117,8 @@ async function main (): Promise<void> {
   try {
     stop = await start(config, logger)
   } catch (err) {
-    logger.error({ err }, 'startup failed')
+    // the expected refusals (held LOCK, corrupt WAL, busy port) are one line; anything else keeps its stack
+    logger.error(isExpected(err) ? { error: err.message } : { err }, 'startup failed')
     fatal(err instanceof Error ? err.message : String(err))
   }
 

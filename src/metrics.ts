@@ -1,7 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { BusStats } from './bus/index.js'
-import type { EngineStats } from './engine/types.js'
-import type { WalStats } from '../storage/index.js'
+import type { DatabaseStats } from './ops/index.js'
 
 /**
  * The one prom-client registry of the process, fed by both faces (label
@@ -12,30 +10,34 @@ import type { WalStats } from '../storage/index.js'
 
 export type Face = 'rcp' | 'http'
 
-/** Read at scrape time once recovery has finished. */
-export interface MetricSources {
-  engine: () => EngineStats
-  wal: () => WalStats
-  bus: () => BusStats
+/** What one face reports: its connections and requests. */
+export interface FaceHooks {
+  opened: () => void
+  closed: () => void
+  /** one request of `op`; code is the RCP error code, or null on success */
+  request: (op: string, code: string | null, seconds: number) => void
 }
 
-export interface Metrics {
-  readonly registry: Registry
-  /** storage, engine and bus exist only after recovery; until then their metrics are absent */
-  attach: (sources: MetricSources) => void
-  connectionOpened: (face: Face) => void
-  connectionClosed: (face: Face) => void
-  /** one request of `op`; code is the RCP error code, or null on success */
-  request: (face: Face, op: string, code: string | null, seconds: number) => void
+/** The Prometheus endpoint: what a /metrics route needs. */
+export interface MetricsText {
   /** Prometheus text format */
   render: () => Promise<string>
   readonly contentType: string
 }
 
+export interface Metrics extends MetricsText {
+  /** the database exists only after recovery; until then its metrics are absent */
+  attach: (stats: () => DatabaseStats) => void
+  face: (face: Face) => FaceHooks
+  /** open connections on both faces, for INFO */
+  connections: () => number
+}
+
 export function createMetrics (): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
-  let sources: MetricSources | null = null
+  let read: (() => DatabaseStats) | null = null
+  const open: Record<Face, number> = { rcp: 0, http: 0 }
 
   const connectionsTotal = new Counter({ name: 'rstmdb_connections_total', help: 'Connections accepted', labelNames: ['face'], registers: [registry] })
   const connectionsActive = new Gauge({ name: 'rstmdb_connections_active', help: 'Connections open now', labelNames: ['face'], registers: [registry] })
@@ -53,31 +55,31 @@ export function createMetrics (): Metrics {
     connectionsActive.set({ face }, 0)
   }
 
-  /** A gauge whose value is read from the sources at scrape time. */
-  function sampled (name: string, help: string, read: (s: MetricSources) => number | Array<[Record<string, string>, number]>): void {
+  /** A gauge whose value is read from the database at scrape time. */
+  function sampled (name: string, help: string, pick: (s: DatabaseStats) => number | Array<[Record<string, string>, number]>): void {
     new Gauge({ // eslint-disable-line no-new
       name,
       help,
       labelNames: name === 'rstmdb_subscriptions_active' ? ['type'] : [],
       registers: [registry],
       collect () {
-        if (sources === null) return
-        const value = read(sources)
+        if (read === null) return
+        const value = pick(read())
         if (typeof value === 'number') this.set(value)
         else for (const [labels, v] of value) this.set(labels, v)
       },
     })
   }
-  /** A counter mirrored from a monotonic source value at scrape time. */
-  function mirrored (name: string, help: string, read: (s: MetricSources) => number): void {
+  /** A counter mirrored from a monotonic database value at scrape time. */
+  function mirrored (name: string, help: string, pick: (s: DatabaseStats) => number): void {
     let last = 0
     new Counter({ // eslint-disable-line no-new
       name,
       help,
       registers: [registry],
       collect () {
-        if (sources === null) return
-        const value = read(sources)
+        if (read === null) return
+        const value = pick(read())
         if (value > last) this.inc(value - last)
         last = Math.max(last, value)
       },
@@ -85,35 +87,61 @@ export function createMetrics (): Metrics {
   }
 
   sampled('rstmdb_subscriptions_active', 'Active subscriptions on both faces', s => {
-    const { instanceSubscriptions, allSubscriptions } = s.bus()
+    const { instanceSubscriptions, allSubscriptions } = s.bus
     return [[{ type: 'instance' }, instanceSubscriptions], [{ type: 'all' }, allSubscriptions]]
   })
-  mirrored('rstmdb_events_forwarded_total', 'Events handed to subscribers', s => s.bus().eventsForwarded)
-  sampled('rstmdb_instances_total', 'Live instances', s => s.engine().instances)
-  sampled('rstmdb_machines_total', 'Registered machine name+version pairs', s => s.engine().machines)
-  sampled('rstmdb_wal_entries', 'Records kept in WAL segments', s => s.wal().entry_count)
-  sampled('rstmdb_wal_segments', 'WAL segment files', s => s.wal().segment_count)
-  sampled('rstmdb_wal_size_bytes', 'Total size of the WAL segments', s => s.wal().total_size_bytes)
-  sampled('rstmdb_wal_latest_offset', 'Highest committed WAL offset', s => s.wal().latest_offset ?? 0)
-  mirrored('rstmdb_wal_bytes_written_total', 'Bytes written to the WAL', s => s.wal().io_stats.bytes_written)
-  mirrored('rstmdb_wal_bytes_read_total', 'Bytes read from the WAL', s => s.wal().io_stats.bytes_read)
-  mirrored('rstmdb_wal_writes_total', 'WAL write calls', s => s.wal().io_stats.writes)
-  mirrored('rstmdb_wal_reads_total', 'WAL read calls', s => s.wal().io_stats.reads)
-  mirrored('rstmdb_wal_fsyncs_total', 'WAL fsync calls', s => s.wal().io_stats.fsyncs)
+  mirrored('rstmdb_events_forwarded_total', 'Events handed to subscribers', s => s.bus.eventsForwarded)
+  sampled('rstmdb_instances_total', 'Live instances', s => s.engine.instances)
+  sampled('rstmdb_machines_total', 'Registered machine name+version pairs', s => s.engine.machines)
+  sampled('rstmdb_wal_entries', 'Records kept in WAL segments', s => s.wal.entry_count)
+  sampled('rstmdb_wal_segments', 'WAL segment files', s => s.wal.segment_count)
+  sampled('rstmdb_wal_size_bytes', 'Total size of the WAL segments', s => s.wal.total_size_bytes)
+  sampled('rstmdb_wal_latest_offset', 'Highest committed WAL offset', s => s.wal.latest_offset ?? 0)
+  mirrored('rstmdb_wal_bytes_written_total', 'Bytes written to the WAL', s => s.wal.io_stats.bytes_written)
+  mirrored('rstmdb_wal_bytes_read_total', 'Bytes read from the WAL', s => s.wal.io_stats.bytes_read)
+  mirrored('rstmdb_wal_writes_total', 'WAL write calls', s => s.wal.io_stats.writes)
+  mirrored('rstmdb_wal_reads_total', 'WAL read calls', s => s.wal.io_stats.reads)
+  mirrored('rstmdb_wal_fsyncs_total', 'WAL fsync calls', s => s.wal.io_stats.fsyncs)
+
+  function face (name: Face): FaceHooks {
+    const total = connectionsTotal.labels(name)
+    const active = connectionsActive.labels(name)
+    // label children per op, made once: recording a request allocates nothing
+    const perOp = new Map<string, { ok: Counter.Internal, error: Counter.Internal, seconds: Histogram.Internal<string> }>()
+    const perCode = new Map<string, Counter.Internal>()
+    return {
+      opened () {
+        open[name]++
+        total.inc()
+        active.inc()
+      },
+      closed () {
+        open[name]--
+        active.dec()
+      },
+      request (op, code, seconds) {
+        let o = perOp.get(op)
+        if (o === undefined) {
+          o = { ok: requestsTotal.labels(name, op, 'ok'), error: requestsTotal.labels(name, op, 'error'), seconds: duration.labels(name, op) }
+          perOp.set(op, o)
+        }
+        o.seconds.observe(seconds)
+        if (code === null) {
+          o.ok.inc()
+          return
+        }
+        o.error.inc()
+        let c = perCode.get(code)
+        if (c === undefined) perCode.set(code, c = errorsTotal.labels(name, code))
+        c.inc()
+      },
+    }
+  }
 
   return {
-    registry,
-    attach (s) { sources = s },
-    connectionOpened (face) {
-      connectionsTotal.inc({ face })
-      connectionsActive.inc({ face })
-    },
-    connectionClosed (face) { connectionsActive.dec({ face }) },
-    request (face, op, code, seconds) {
-      requestsTotal.inc({ face, op, status: code === null ? 'ok' : 'error' })
-      if (code !== null) errorsTotal.inc({ face, code })
-      duration.observe({ face, op }, seconds)
-    },
+    attach (stats) { read = stats },
+    face,
+    connections: () => open.rcp + open.http,
     render: () => registry.metrics(),
     contentType: registry.contentType,
   }

@@ -46,6 +46,8 @@ export interface StorageOptions {
   logger?: Logger
   /** replaced by tests to inject write and fsync faults */
   files?: FileLayer
+  /** releases a LOCK the caller already took with lockDataDir (else openStorage takes it) */
+  releaseLock?: () => void
 }
 
 /** WAL_STATS fields (storage.md §8). */
@@ -83,13 +85,22 @@ export interface Storage extends Log {
   close: () => Promise<void>
 }
 
-/** Takes the LOCK, recovers (storage.md §5) into `target`, and opens the WAL for appending. */
+/**
+ * Creates the data directory if missing and takes its LOCK (storage.md §1); returns the
+ * release function. Throws LockHeldError while another live process holds it.
+ */
+export function lockDataDir (dir: string, logger: Logger = silentLogger): () => void {
+  const dataDir = path.resolve(dir)
+  fs.mkdirSync(dataDir, { recursive: true })
+  return acquireLock(dataDir, logger)
+}
+
+/** Takes the LOCK (unless given), recovers (storage.md §5) into `target`, and opens the WAL for appending. */
 export async function openStorage (opts: StorageOptions): Promise<Storage> {
   const logger = opts.logger ?? silentLogger
   const files = opts.files ?? nodeFileLayer
   const dataDir = path.resolve(opts.dataDir)
-  fs.mkdirSync(dataDir, { recursive: true })
-  const releaseLock = acquireLock(dataDir, logger)
+  const releaseLock = opts.releaseLock ?? lockDataDir(dataDir, logger)
   try {
     return await open(opts, dataDir, logger, files, releaseLock)
   } catch (err) {

@@ -5,7 +5,7 @@ import { Int, JsonObject, MAX_NAME_BYTES, Name, WalOffset } from './common.js'
 /** Message envelopes (rcp.md §4, §10.1, §10.4). */
 
 export const ErrorBody = Type.Object({
-  code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c)), { description: 'one of the 16 codes of rcp.md §11' }),
+  code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c)), { description: 'one of the 16 RCP error codes' }),
   message: Type.String({ examples: ['instance not found: o-9'] }),
   retryable: Type.Boolean({ description: 'true only for WAL_IO_ERROR, INTERNAL_ERROR, RATE_LIMITED' }),
   details: Type.Optional(JsonObject('left out when empty', [{ instance_id: 'o-9' }])),
@@ -16,7 +16,7 @@ const TraceId = Type.String({ maxLength: MAX_NAME_BYTES, description: 'at most 2
 export const RequestEnvelope = Type.Object({
   type: Type.Optional(Type.Literal('request')),
   id: Name('request id, echoed in the response', ['7']),
-  op: Type.String({ description: 'operation name (rcp.md §6), case-sensitive', examples: ['PING'] }),
+  op: Type.String({ description: 'operation name, case-sensitive', examples: ['PING'] }),
   params: Type.Optional(Type.Union([JsonObject('operation params'), Type.Null()], { description: 'default {}; null means {}' })),
   trace_id: Type.Optional(TraceId),
 }, { additionalProperties: true })

@@ -22,7 +22,7 @@ const MachineName = Name('machine name', ['order'])
 const InstanceId = Name('instance id', ['order-001'])
 const StateName = Name('state name', ['paid'])
 const EventName = Name('event name', ['PAY'])
-const IdempotencyKey = Name('idempotency key (rcp.md §9)', ['pay-order-001'])
+const IdempotencyKey = Name('idempotency key: a repeat of the same request answers the stored result', ['pay-order-001'])
 const SubscriptionId = Name('subscription id', ['sub-5f0c2a'])
 const Checksum = Type.String({ description: 'lowercase hex SHA-256 of the canonical JSON', examples: ['e26bd76d2d47a0e33a2aa0515665f980072d3734d466edfbee31be3c6c311446'] })
 const Version = Int({ description: 'machine version', examples: [1] })
@@ -43,7 +43,7 @@ const DEFINITION_EXAMPLE = {
 }
 
 /** Checked in full by the engine (rcp.md §7); here it only has to be an object. */
-export const Definition = JsonObject('machine definition (rcp.md §7)', [DEFINITION_EXAMPLE])
+export const Definition = JsonObject('machine definition: states, initial, transitions (with optional guards) and meta', [DEFINITION_EXAMPLE])
 
 export const NormalizedDefinition = Type.Object({
   states: Type.Array(Type.String()),
@@ -292,7 +292,7 @@ export const WalReadResult = Type.Object({
   records: Type.Array(Type.Object({
     sequence: WalOffset('record sequence'),
     offset: WalOffset('same as sequence'),
-    entry: Type.Object({ type: Type.String({ examples: ['apply_event'] }) }, { additionalProperties: true, description: 'stored WAL entry (storage.md §3)' }),
+    entry: Type.Object({ type: Type.String({ examples: ['apply_event'] }) }, { additionalProperties: true, description: 'the stored WAL entry, as written' }),
   })),
   next_offset: Type.Union([WalOffset('last returned + 1'), Type.Null()]),
   earliest_offset: WalOffset('oldest retained record, or head+1 when none'),

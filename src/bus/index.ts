@@ -42,15 +42,12 @@ export interface BusStats {
 
 export interface Bus {
   attach: (sink: Sink) => Owner
-  /** shutdown notices on every subscription of every owner */
-  shutdown: () => Promise<void>
   stats: () => BusStats
 }
 
 export function createBus (opts: BusOptions): Bus {
   const byInstance = new Map<string, Set<Subscription>>()
   const watchAll = new Set<Subscription>()
-  const owners = new Set<Owner>()
   let lastSeen = opts.log.committedHead()
   let eventsForwarded = 0
   const counts = { instance: 0, all: 0 }
@@ -149,7 +146,7 @@ export function createBus (opts: BusOptions): Bus {
       return sub
     }
 
-    const owner: Owner = {
+    return {
       watch (op, rawParams) {
         const params = validateParams(op, rawParams)
         if (op === 'WATCH_INSTANCE') {
@@ -190,19 +187,13 @@ export function createBus (opts: BusOptions): Bus {
       },
       close () {
         for (const sub of [...subs.values()]) sub.drop()
-        owners.delete(owner)
       },
       get size () { return subs.size },
     }
-    owners.add(owner)
-    return owner
   }
 
   return {
     attach,
-    shutdown () {
-      return Promise.all([...owners].map(o => o.shutdown())).then(() => {})
-    },
     stats () {
       return { instanceSubscriptions: counts.instance, allSubscriptions: counts.all, eventsForwarded }
     },

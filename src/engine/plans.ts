@@ -12,6 +12,8 @@ export type SeqOf = (entry: WalEntry) => number
 export interface Outcome {
   result: JsonObject
   walOffset: number
+  /** the stored result of an earlier request with the same idempotency key */
+  replayed?: boolean
 }
 
 export interface Plan {
@@ -39,7 +41,7 @@ export interface View {
 export const replayPlan = (hit: Replay): Plan => ({
   entries: [],
   bytes: 0,
-  build: (seqOf) => ({ result: hit.result(seqOf), walOffset: hit.offset(seqOf) }),
+  build: (seqOf) => ({ result: hit.result(seqOf), walOffset: hit.offset(seqOf), replayed: true }),
 })
 
 /** Optional params also accept null, which means absent. */

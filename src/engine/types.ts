@@ -40,7 +40,7 @@ export interface Decision {
    * wrote, else the highest offset its result reports (0 if none): the response
    * waits for that offset's commit and reports it as meta.wal_offset.
    */
-  finish: (sequences: number[]) => { result: JsonObject, walOffset: number }
+  finish: (sequences: number[]) => { result: JsonObject, walOffset: number, replayed?: boolean }
 }
 
 /** Immutable: a write replaces the record object, never mutates it (storage.md §6 frozen views). */

@@ -2,22 +2,24 @@ import type { JsonObject } from '../../protocol/entries.js'
 import { MAX_MESSAGE_BYTES } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
 import { MAX_BATCH_OPS, PROTOCOL_VERSION, SERVER_FEATURES, SERVER_NAME, SERVER_VERSION } from '../../protocol/identity.js'
-import { validateParams } from '../../protocol/schemas.js'
+import { OPS, validateParams, type OpName } from '../../protocol/schemas.js'
 import type { Storage } from '../../storage/index.js'
 import type { Engine, ReadOp, WriteOp } from '../engine/types.js'
 import type { Compactor } from './compaction.js'
-import type { CallerInfo, Dispatcher, OpOutcome } from './types.js'
+import type { CallerInfo, Dispatch, Dispatcher, OpOutcome } from './types.js'
+
+/** What the dispatcher needs of storage: the log, and WAL_STATS and instance snapshots. */
+export type DispatcherStorage = Pick<Storage, 'append' | 'waitFor' | 'read' | 'committedHead' | 'earliestOffset' | 'isFailed' | 'stats' | 'instanceSnapshots'>
 
 export interface DispatcherDeps {
   engine: Engine
-  storage: Storage
+  storage: DispatcherStorage
   compactor: Compactor
   now: () => number
 }
 
-const WRITE_OPS = new Set<string>(['PUT_MACHINE', 'CREATE_INSTANCE', 'APPLY_EVENT', 'DELETE_INSTANCE', 'BATCH'])
-const ENGINE_READS = new Set<string>(['GET_MACHINE', 'LIST_MACHINES', 'GET_INSTANCE', 'LIST_INSTANCES', 'VALIDATE_MACHINE', 'GET_DIAGRAM'])
-const SESSION_OPS = new Set<string>(['HELLO', 'AUTH', 'BYE', 'WATCH_INSTANCE', 'WATCH_ALL', 'UNWATCH'])
+const ENGINE_READS: ReadonlySet<OpName> = new Set<OpName>(['GET_MACHINE', 'LIST_MACHINES', 'GET_INSTANCE', 'LIST_INSTANCES', 'VALIDATE_MACHINE', 'GET_DIAGRAM'])
+const SESSION_OPS: ReadonlySet<OpName> = new Set<OpName>(['HELLO', 'AUTH', 'PING', 'BYE', 'WATCH_INSTANCE', 'WATCH_ALL', 'UNWATCH'])
 const WAL_READ_MAX_LIMIT = 1000
 // room for the envelope and the per-record sequence/offset keys around the entries
 const WAL_READ_MAX_BYTES = MAX_MESSAGE_BYTES - 128 * 1024
@@ -100,13 +102,12 @@ export function createDispatcher ({ engine, storage, compactor, now }: Dispatche
     })
   }
 
-  async function dispatch (op: string, rawParams: unknown, caller?: CallerInfo): Promise<OpOutcome> {
+  async function run (op: OpName, rawParams: unknown, caller?: CallerInfo): Promise<OpOutcome> {
     if (SESSION_OPS.has(op)) throw new RcpError('BAD_REQUEST', `${op} is a session op, not a data op`, { op })
     const params = validateParams(op, rawParams)
-    if (WRITE_OPS.has(op)) return await dispatchWrite(op as WriteOp, params)
+    if (OPS[op].write) return await dispatchWrite(op as WriteOp, params)
     if (ENGINE_READS.has(op)) return read(engine.read(op as ReadOp, params))
     switch (op) {
-      case 'PING': return read({ pong: true })
       case 'INFO': return info(caller)
       case 'SNAPSHOT_INSTANCE': return await snapshotInstance(params)
       case 'WAL_READ': return await walRead(params)
@@ -116,5 +117,7 @@ export function createDispatcher ({ engine, storage, compactor, now }: Dispatche
     throw new RcpError('BAD_REQUEST', `unknown op: ${op}`, { op })
   }
 
+  // results are built by the engine to the protocol's result schemas: the one place they are typed
+  const dispatch = run as Dispatch
   return { dispatch, head: storage.committedHead }
 }

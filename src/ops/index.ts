@@ -1,13 +1,14 @@
 import type { WalEntry } from '../../protocol/entries.js'
 import { openStorage, silentLogger } from '../../storage/index.js'
-import type { Logger, StartupReport, Storage } from '../../storage/index.js'
+import type { Logger, StartupReport, WalStats } from '../../storage/index.js'
+import { createBus, type BusStats } from '../bus/index.js'
 import { createEngine } from '../engine/index.js'
-import type { Engine, SnapshotLine } from '../engine/types.js'
+import type { EngineStats, SnapshotLine } from '../engine/types.js'
+import type { SessionServices } from '../session/index.js'
 import { createCompactor } from './compaction.js'
-import type { Compactor } from './compaction.js'
 import { createDispatcher } from './dispatcher.js'
+import { DEFAULTS } from '../config/schema.js'
 import type { DatabaseOptions } from './options.js'
-import type { Dispatcher } from './types.js'
 
 export { createDispatcher } from './dispatcher.js'
 export type { DispatcherDeps } from './dispatcher.js'
@@ -15,24 +16,34 @@ export { createCompactor } from './compaction.js'
 export type { CompactResult, Compactor } from './compaction.js'
 export { DEFAULT_COMPACTION, DEFAULT_STORAGE } from './options.js'
 export type { CompactionSection, DatabaseOptions, StorageSection } from './options.js'
+export type { CallerInfo, Dispatch, OpOutcome } from './types.js'
 
-export interface Database {
-  dispatcher: Dispatcher
-  engine: Engine
-  /** also the CommittedLog of the subscription bus */
-  storage: Storage
-  compactor: Compactor
-  report: StartupReport
-  /** false once the WAL has failed (or the database is closed): /readyz answers 503 */
+/** What the metrics read at scrape time. */
+export interface DatabaseStats {
+  engine: EngineStats
+  wal: WalStats
+  bus: BusStats
+}
+
+/**
+ * The services both faces are built on (architecture.md): the dispatcher, the
+ * subscription bus, the heads, readiness and statistics. Nothing else of the
+ * engine or the log is reachable from a face.
+ */
+export interface Database extends SessionServices {
+  /** false once the log refuses writes (or the database is closed): /readyz answers 503 */
   isWritable: () => boolean
-  /** stops automatic compaction, drains and fsyncs the WAL, releases the LOCK */
+  stats: () => DatabaseStats
+  /** the recovery report of storage.md §5 */
+  readonly report: StartupReport
+  /** stops automatic compaction, drains and fsyncs the log, releases the LOCK */
   close: () => Promise<void>
 }
 
 /**
  * Opens the data directory: takes the LOCK, recovers a fresh engine from the
- * newest full snapshot and the WAL (storage.md §5), and wires the dispatcher.
- * Throws LockHeldError or WalCorruptionError when the server must not start.
+ * newest full snapshot and the WAL (storage.md §5), and wires the dispatcher and
+ * the bus. Throws LockHeldError or WalCorruptionError when the server must not start.
  */
 export async function openDatabase (options: DatabaseOptions): Promise<Database> {
   const logger: Logger = options.logger ?? silentLogger
@@ -52,6 +63,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
     skipCorruptRecords: cfg.skip_corrupt_records,
     logger,
     files: options.files,
+    releaseLock: options.releaseLock,
     target: {
       restore: (line) => { engine.restore(line as SnapshotLine) },
       apply: (entry: WalEntry, sequence: number) => { engine.apply(entry, sequence) },
@@ -60,14 +72,16 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
   })
   const compactor = createCompactor(engine, storage, options.compaction, logger, now)
   const dispatcher = createDispatcher({ engine, storage, compactor, now })
+  const bus = createBus({ log: storage, getInstance: id => engine.getInstance(id), queueLimit: options.queueLimit ?? DEFAULTS.subscriptions.queue_limit })
   let closed = false
   return {
-    dispatcher,
-    engine,
-    storage,
-    compactor,
-    report: storage.report,
+    dispatch: dispatcher.dispatch,
+    attach: bus.attach,
+    head: storage.committedHead,
+    isLeader: () => true,
     isWritable: () => !closed && !storage.isFailed(),
+    stats: () => ({ engine: engine.stats(), wal: storage.stats(), bus: bus.stats() }),
+    report: storage.report,
     async close () {
       if (closed) return
       closed = true

@@ -1,26 +1,13 @@
-import type { FileLayer, FsyncPolicy, Logger } from '../../storage/index.js'
+import type { FileLayer, Logger } from '../../storage/index.js'
+import type { CompactionSection, StorageSection } from '../config/schema.js'
+
+// The sections and their defaults are declared once, in the config schema.
+export { DEFAULT_COMPACTION, DEFAULT_STORAGE, type CompactionSection, type StorageSection } from '../config/schema.js'
 
 /**
  * Options of openDatabase: the `storage` and `compaction` sections of config.md
  * with the same keys, so main can hand its parsed config over as is.
  */
-export interface StorageSection {
-  data_dir: string
-  wal_segment_size_mb: number
-  fsync_policy: FsyncPolicy
-  max_machine_versions: number
-  skip_corrupt_records: boolean
-  idempotency_ttl_secs: number
-  idempotency_max_keys: number
-}
-
-export interface CompactionSection {
-  enabled: boolean
-  events_threshold: number
-  size_threshold_mb: number
-  min_interval_secs: number
-}
-
 export interface DatabaseOptions {
   storage: StorageSection
   compaction: CompactionSection
@@ -31,21 +18,8 @@ export interface DatabaseOptions {
   files?: FileLayer
   /** Unix ms; injectable so tests control time */
   now?: () => number
-}
-
-export const DEFAULT_STORAGE: StorageSection = {
-  data_dir: './data',
-  wal_segment_size_mb: 64,
-  fsync_policy: { kind: 'every_write' },
-  max_machine_versions: 0,
-  skip_corrupt_records: false,
-  idempotency_ttl_secs: 86_400,
-  idempotency_max_keys: 1_000_000,
-}
-
-export const DEFAULT_COMPACTION: CompactionSection = {
-  enabled: true,
-  events_threshold: 10_000,
-  size_threshold_mb: 100,
-  min_interval_secs: 60,
+  /** subscriptions.queue_limit (the config default when left out) */
+  queueLimit?: number
+  /** releases the data directory LOCK the caller took with lockDataDir (else openDatabase takes it) */
+  releaseLock?: () => void
 }

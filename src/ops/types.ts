@@ -1,16 +1,19 @@
 import type { JsonObject } from '../../protocol/entries.js'
+import type { OpName, OpResult } from '../../protocol/schemas.js'
 
 /**
- * Contract of the one dispatcher both faces call (architecture.md). Session rules
- * (HELLO, AUTH, BYE, WATCH_*, UNWATCH) live in the faces and the bus; everything
- * else is an op here.
+ * Contract of the one dispatcher both faces call (architecture.md). Session ops
+ * (HELLO, AUTH, PING, BYE, WATCH_*, UNWATCH) live in the session core and the bus;
+ * everything else is an op here.
  */
 
-export interface OpOutcome {
+export interface OpOutcome<R = JsonObject> {
   /** the RCP `result` object */
-  result: JsonObject
+  result: R
   /** meta.wal_offset (rcp.md §4.2, §5): highest offset written or reported, else the head */
   walOffset: number
+  /** an idempotent replay: the stored result of an earlier request, nothing written */
+  replayed?: boolean
 }
 
 /** What a face tells the dispatcher about the caller. */
@@ -19,12 +22,14 @@ export interface CallerInfo {
   connections?: number
 }
 
+export type Dispatch = <K extends OpName>(op: K, params: unknown, caller?: CallerInfo) => Promise<OpOutcome<OpResult<K>>>
+
 export interface Dispatcher {
   /**
    * Validates params with the protocol schemas, runs the op and, for writes,
    * resolves only after the commit that covers it. Rejects with RcpError.
    */
-  dispatch: (op: string, params: unknown, caller?: CallerInfo) => Promise<OpOutcome>
+  dispatch: Dispatch
   /** current committed head, for meta.wal_offset of session-level ops */
   head: () => number
 }

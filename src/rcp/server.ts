@@ -1,9 +1,9 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import type { Logger } from 'pino'
-import type { Bus } from '../bus/index.js'
-import type { Dispatcher } from '../ops/types.js'
 import type { TokenChecker } from '../ops/auth.js'
+import type { SessionServices } from '../session/index.js'
+import type { FaceHooks } from '../metrics.js'
 import { createConnection, type Connection } from './connection.js'
 
 export interface RcpTlsOptions {
@@ -20,17 +20,13 @@ export interface RcpServerOptions {
   maxConnections: number
   idleTimeoutSecs: number
   tls?: RcpTlsOptions
-  dispatcher: Dispatcher
-  bus: Bus
+  services: SessionServices
   tokens: TokenChecker
   logger: Logger
   /** open connections across both faces, for INFO */
-  connectionCount: () => number
-  /** connection lifecycle hooks for metrics */
-  onConnectionOpen?: () => void
-  onConnectionClose?: () => void
-  /** per-request hook for metrics */
-  onRequest?: (op: string, code: string | null, seconds: number) => void
+  connections: () => number
+  /** metrics of this face */
+  hooks: FaceHooks
 }
 
 export interface RcpServer {
@@ -62,21 +58,19 @@ export async function startRcpServer (opts: RcpServerOptions): Promise<RcpServer
     socket.setKeepAlive(true, 30_000)
     const id = nextId++
     const connection = createConnection(socket, {
-      id,
-      dispatcher: opts.dispatcher,
-      bus: opts.bus,
+      services: opts.services,
       tokens: opts.tokens,
       logger: opts.logger.child({ conn: id, remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}` }),
       idleTimeoutMs: opts.idleTimeoutSecs * 1000,
-      connectionCount: opts.connectionCount,
-      onRequest: opts.onRequest,
+      connections: opts.connections,
+      onRequest: opts.hooks.request,
       onClose () {
         open.delete(connection)
-        opts.onConnectionClose?.()
+        opts.hooks.closed()
       },
     })
     open.add(connection)
-    opts.onConnectionOpen?.()
+    opts.hooks.opened()
   }
 
   const server: net.Server = opts.tls !== undefined

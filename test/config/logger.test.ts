@@ -1,8 +1,8 @@
 import t from 'tap'
-import type { LoggingConfig } from '../../src/config.js'
+import type { LoggingSection } from '../../src/config.js'
 import { createLogger, type Logger } from '../../src/logger.js'
 
-function capture (logging: LoggingConfig): { logger: Logger, lines: string[] } {
+function capture (logging: LoggingSection): { logger: Logger, lines: string[] } {
   const lines: string[] = []
   return { logger: createLogger(logging, { write: (chunk: string) => { lines.push(chunk) } }), lines }
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import t from 'tap'
 import {
-  describeConfig, formatAddress, formatFsyncPolicy, loadConfig, readTlsMaterial, type Config
+  describeConfig, formatAddress, formatFsyncPolicy, loadConfig, type Config
 } from '../../src/config.js'
 import { CERT, configErrorOf, hashOf, KEY, OTHER_KEY, tempDir, writeIn } from './helpers.js'
 
@@ -83,8 +83,9 @@ t.test('§3.3 tls: cert and key must be set, readable, parseable and match', asy
     `tls.key_path '${other}' does not match the certificate in tls.cert_path '${cert}'`)
 
   const config = load({ ...on, RSTMDB_TLS_CERT: cert, RSTMDB_TLS_KEY: key })
-  t.same(config.tls, { enabled: true, cert_path: cert, key_path: key, require_client_cert: false, client_ca_path: null })
-  const material = readTlsMaterial(config.tls)
+  const { material, ...paths } = config.tls
+  t.same(paths, { enabled: true, cert_path: cert, key_path: key, require_client_cert: false, client_ca_path: null })
+  if (material === null) throw new Error('expected the TLS material in the loaded config')
   t.equal(material.cert.toString(), CERT)
   t.equal(material.key.toString(), KEY)
   t.equal(material.ca, null)
@@ -103,7 +104,7 @@ t.test('§3.4 require_client_cert needs client_ca_path', async (t) => {
   const ca = writeIn(dir, 'ca.pem', CERT)
   const config = load({ ...tls, RSTMDB_TLS_CLIENT_CA: ca })
   t.same(config.warnings, [])
-  t.equal(readTlsMaterial(config.tls).ca?.toString(), CERT)
+  t.equal(config.tls.material?.ca?.toString(), CERT)
   const garbage = writeIn(dir, 'garbage.pem', 'not pem')
   t.match(configErrorOf(() => load({ ...tls, RSTMDB_TLS_CLIENT_CA: garbage })),
     `cannot parse tls.client_ca_path '${garbage}' as a PEM certificate: `)
@@ -142,7 +143,7 @@ t.test('describeConfig logs counts and formatted values, never hashes', async (t
     http: { bind_addr: '127.0.0.1:8080', cors_origins: [] },
     tls: { enabled: false, cert_path: null }
   })
-  t.same(Object.keys(described), ['file', 'network', 'storage', 'auth', 'tls', 'compaction', 'metrics', 'logging', 'subscriptions', 'http'])
+  t.same(Object.keys(described), ['file', 'network', 'storage', 'auth', 'tls', 'compaction', 'metrics', 'logging', 'subscriptions', 'http', 'cluster'])
 })
 
 t.test('formatters', async (t) => {

@@ -29,23 +29,40 @@ t.test('malformed JSON, wrong content type, oversized body', async t => {
     const res = await call(base, 'POST', '/v1/instances/x-1/events', { raw: '{"event":"PAY"}', headers: { 'content-type': type } })
     t.equal(res.status, 415, type)
     t.ok(isProblem(res.body, 415, 'BAD_REQUEST'))
+    t.same(res.body.details, { reason: 'unsupported_media_type' }, 'a reason a client can act on, not a framework code')
+    t.notMatch(res.text, /FST_/)
   }
   const noType = await call(base, 'POST', '/v1/compact', { raw: '{}' })
   t.equal(noType.status, 415, 'a body without content type')
   const big = await call(base, 'POST', '/v1/instances/x-1/events', { json: { event: 'PAY', payload: { s: 'x'.repeat(4096) } } })
   t.equal(big.status, 413)
   t.ok(isProblem(big.body, 413, 'BAD_REQUEST'))
+  t.same(big.body.details, { reason: 'body_too_large' })
   for (const body of ['[]', '"x"', '42', 'null']) {
     const res = await call(base, 'POST', '/v1/instances/x-1/events', { raw: body, headers: { 'content-type': 'application/json' } })
     t.equal(res.status, 400, `body ${body}`)
   }
 })
 
-t.test('unknown routes and methods', async t => {
-  for (const [method, path] of [['GET', '/nope'], ['GET', '/v1'], ['POST', '/v1/machines'], ['PATCH', '/v1/instances/x-1']]) {
+t.test('unknown routes are 404; a wrong method on a known route is 405 with Allow', async t => {
+  for (const [method, path] of [['GET', '/nope'], ['GET', '/v1'], ['GET', '/v1/instances/x-1/nope']]) {
     const res = await call(base, method, path)
     t.equal(res.status, 404, `${method} ${path}`)
     t.ok(isProblem(res.body, 404, 'NOT_FOUND'))
+  }
+  for (const [method, path, allow] of [
+    ['POST', '/v1/machines', 'GET, HEAD'],
+    ['PATCH', '/v1/instances/x-1', 'GET, HEAD, DELETE'],
+    ['DELETE', '/v1/instances', 'GET, HEAD, POST'],
+    ['GET', '/v1/batch', 'POST'],
+    ['PUT', '/v1/watch', 'GET, HEAD'],
+    ['POST', '/healthz', 'GET, HEAD'],
+  ]) {
+    const res = await call(base, method, path)
+    t.equal(res.status, 405, `${method} ${path}`)
+    t.equal(res.headers.get('allow'), allow, `${method} ${path} Allow`)
+    t.ok(isProblem(res.body, 405, 'BAD_REQUEST'))
+    t.match(res.body.details, { reason: 'method_not_allowed', allow: allow.split(', ') })
   }
 })
 

@@ -6,11 +6,11 @@ import WebSocket from 'ws'
 import pino from 'pino'
 import { encodeRecord, stampRecord } from '../../storage/record.js'
 import type { WalEntry } from '../../protocol/entries.js'
-import { openDatabase, DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../../src/ops/index.js'
-import { createBus } from '../../src/bus/index.js'
+import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../../src/config/schema.js'
+import { openDatabase } from '../../src/ops/index.js'
 import { createTokenChecker } from '../../src/ops/auth.js'
 import { createMetrics } from '../../src/metrics.js'
-import { startGateway } from '../../src/gateway.js'
+import { startHttpServer } from '../../routes/server.js'
 import { freePort, MAIN, removeDir, tempDir } from '../support/server.js'
 import { call } from './helpers.js'
 
@@ -81,20 +81,21 @@ t.test('WebSocket pings keep answering clients and cut off silent ones', async t
   const dataDir = tempDir()
   const logger = pino({ level: 'silent' })
   const db = await openDatabase({ storage: { ...DEFAULT_STORAGE, data_dir: dataDir }, compaction: { ...DEFAULT_COMPACTION, enabled: false } })
-  const bus = createBus({ log: db.storage, getInstance: id => db.engine.getInstance(id), queueLimit: 100 })
-  const gateway = await startGateway({
+  const metrics = createMetrics()
+  const gateway = await startHttpServer({
     host: '127.0.0.1',
     port: 0,
     bodyLimit: 1024 * 1024,
     corsOrigins: [],
     tokens: createTokenChecker([], false),
-    metrics: createMetrics(),
+    metrics,
     metricsRequireAuth: false,
+    hooks: metrics.face('http'),
     logger,
-    otherConnections: () => 0,
+    connections: metrics.connections,
     pingIntervalMs: 100,
   })
-  gateway.attach({ dispatcher: db.dispatcher, bus, isWritable: db.isWritable, appendedHead: () => db.storage.appendedHead() })
+  gateway.attach(db)
   gateway.ready()
   t.teardown(async () => {
     await gateway.close()

@@ -32,6 +32,7 @@ t.test('document content', async t => {
       ids.add(op.operationId)
       t.ok(typeof op.summary === 'string' && op.summary.length > 0, `${where} summary`)
       t.ok(op.tags.length === 1 && tags.has(op.tags[0]), `${where} tag`)
+      t.ok(Array.isArray(op.security), `${where} declares its security`)
       if (route.startsWith('/v1/')) {
         t.same(op.security, [{ bearerAuth: [] }], `${where} bearerAuth`)
         t.ok(op.responses['401'] !== undefined, `${where} documents 401`)
@@ -40,8 +41,57 @@ t.test('document content', async t => {
     }
   }
   for (const id of ['applyEvent', 'createInstance', 'putMachineVersion', 'readWal', 'watch', 'batch', 'getInfo']) t.ok(ids.has(id), id)
-  t.same(doc.paths['/v1/instances/{id}/events'].post.requestBody.content['application/json'].schema.properties.event.examples, ['PAY'])
+  t.same(doc.paths['/v1/instances/{id}/events'].post.requestBody.content['application/json'].examples.pay.value, { event: 'PAY', payload: { amount: 5 } })
   t.ok(doc.paths['/v1/instances/{id}/events'].post.responses['412'])
+})
+
+/** Status → the codes it may carry (http.md "Errors"), besides framework answers with BAD_REQUEST. */
+const CODES_OF_STATUS: Record<string, string[]> = {
+  400: ['BAD_REQUEST'],
+  401: ['UNAUTHORIZED', 'AUTH_FAILED'],
+  403: ['UNAUTHORIZED'],
+  404: ['NOT_FOUND', 'MACHINE_NOT_FOUND', 'INSTANCE_NOT_FOUND'],
+  409: ['MACHINE_VERSION_EXISTS', 'INSTANCE_EXISTS', 'CONFLICT'],
+  412: ['CONFLICT'],
+  413: ['BAD_REQUEST'],
+  415: ['BAD_REQUEST'],
+  422: ['INVALID_TRANSITION', 'GUARD_FAILED', 'MACHINE_VERSION_LIMIT_EXCEEDED'],
+  426: ['BAD_REQUEST'],
+  429: ['RATE_LIMITED'],
+  500: ['INTERNAL_ERROR'],
+  503: ['WAL_IO_ERROR'],
+}
+
+t.test('Swagger UI "Try it out" sends nothing the user did not type, and examples match their status', async t => {
+  const doc = JSON.parse((await call(server.base, 'GET', '/openapi.json')).text)
+  let parameters = 0
+  let errors = 0
+  for (const [route, item] of Object.entries<any>(doc.paths)) {
+    for (const [method, op] of Object.entries<any>(item)) {
+      const where = `${method.toUpperCase()} ${route}`
+      for (const p of op.parameters ?? []) {
+        parameters++
+        // Swagger UI fills a parameter's input from any of these
+        const prefill = ['example', 'examples', 'default'].filter(k => k in p || k in (p.schema ?? {}) ||
+          (p.schema?.anyOf ?? []).some((s: object) => k in s))
+        t.same(prefill, [], `${where} ${p.in} ${p.name} is not pre-filled`)
+      }
+      const body = op.requestBody?.content?.['application/json']
+      if (body !== undefined) {
+        t.ok(body.examples !== undefined && Object.keys(body.examples).length > 0, `${where} body has named examples`)
+        t.notOk('example' in body, `${where} body has no unnamed example`)
+      }
+      for (const [status, response] of Object.entries<any>(op.responses)) {
+        const problem = response.content?.['application/problem+json']
+        if (problem === undefined) continue
+        errors++
+        t.equal(problem.example?.status, Number(status), `${where} ${status} example has its own status`)
+        t.ok(CODES_OF_STATUS[status]?.includes(problem.example?.code), `${where} ${status} example code ${String(problem.example?.code)} maps to ${status}`)
+      }
+    }
+  }
+  t.ok(parameters > 10 && errors > 50, 'every operation was looked at')
+  t.same(doc.servers.map((s: any) => s.variables.port.default), ['8080'], 'servers: the default gateway address')
 })
 
 t.test('YAML and Swagger UI', async t => {

@@ -55,6 +55,11 @@ t.test('dedicated metrics listener, with and without auth', async t => {
   t.equal(refused.status, 401)
   t.equal(refused.body.code, 'UNAUTHORIZED')
   t.match(refused.headers.get('www-authenticate'), /^Bearer/)
+  for (const base of [m, server.base]) {
+    const wrong = await call(base, 'GET', '/metrics', { headers: { authorization: 'Bearer nope' } })
+    t.equal(wrong.body.code, 'AUTH_FAILED')
+    t.equal(wrong.headers.get('www-authenticate'), 'Bearer error="invalid_token"', `${base}: the same challenge on both listeners`)
+  }
   const ok = await call(m, 'GET', '/metrics', { headers: { authorization: `Bearer ${TOKEN}` } })
   t.equal(ok.status, 200)
   t.match(ok.text, /^rstmdb_connections_total\{face="rcp"\} \d+$/m)
@@ -82,4 +87,5 @@ t.test('no CORS headers by default; SIGTERM exits 0', async t => {
   t.equal((await call(server.base, 'GET', '/readyz')).status, 200)
   t.equal(await server.stop(), 0)
   t.ok(server.logs.some(l => l.message === 'stopped'))
+  t.notOk(server.logs.some(l => l.message === 'request completed'), 'requests are logged at debug, not info')
 })

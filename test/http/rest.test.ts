@@ -1,7 +1,8 @@
 import t from 'tap'
 import { ORDER_MACHINE, call, isProblem, putOrderMachine, startGateway, stopGateway } from './helpers.js'
 
-const server = await startGateway()
+// debug: the per-request log line is checked below
+const server = await startGateway({ env: { RSTMDB_LOG_LEVEL: 'debug' } })
 t.teardown(() => stopGateway(server))
 const { base } = server
 
@@ -82,6 +83,17 @@ t.test('instances: create, replay, get, list, snapshot, delete', async t => {
   t.equal(get.headers.get('etag'), `"${String(get.body.last_wal_offset)}"`)
   t.same(get.body.ctx, { n: 1 })
   t.equal((await call(base, 'GET', '/v1/instances/none')).status, 404)
+  const etag = get.headers.get('etag') as string
+  for (const tag of [etag, `W/${etag}`, `"999", ${etag}`, '*']) {
+    const cached = await call(base, 'GET', '/v1/instances/o-1', { headers: { 'if-none-match': tag } })
+    t.equal(cached.status, 304, `If-None-Match: ${tag}`)
+    t.equal(cached.text, '')
+    t.equal(cached.headers.get('etag'), etag)
+  }
+  t.equal((await call(base, 'GET', '/v1/instances/o-1', { headers: { 'if-none-match': '"999"' } })).status, 200, 'a stale tag gets the body')
+  const machineTag = (await call(base, 'GET', '/v1/machines/order/versions/latest')).headers.get('etag') as string
+  t.equal((await call(base, 'GET', '/v1/machines/order/versions/1', { headers: { 'if-none-match': machineTag } })).status, 304)
+  t.equal((await call(base, 'GET', '/v1/machines/order/versions/1', { headers: { 'if-none-match': '"other"' } })).status, 200)
 
   const page = await call(base, 'GET', '/v1/instances?machine=order&limit=1')
   t.equal(page.status, 200)

@@ -61,12 +61,15 @@ t.test('query subscribe: WATCH_ALL with filters and include_ctx=false', async t 
   client.ws.close()
 })
 
-t.test('a failed open subscribe leaves the socket open for control messages', async t => {
+t.test('a failed open subscribe answers its error, then closes with 4000 + its status and the code', async t => {
   const client = await openWatch(`${wsBase}/v1/watch?instance_id=nope`)
   const open = await client.waitFor(m => m.id === 'open')
   t.match(open, { status: 'error', error: { code: 'INSTANCE_NOT_FOUND', details: { instance_id: 'nope' } } })
-  t.equal((await client.request('PING')).status, 'ok')
-  client.ws.close()
+  t.same(await client.closed, { code: 4404, reason: 'INSTANCE_NOT_FOUND: instance not found: nope' })
+  const control = await openWatch(`${wsBase}/v1/watch?control=true`)
+  t.equal((await control.request('WATCH_INSTANCE', { instance_id: 'nope' })).error.code, 'INSTANCE_NOT_FOUND')
+  t.equal((await control.request('PING')).status, 'ok', 'a failed control request leaves the socket open')
+  control.ws.close()
   const bad = await refusedUpgrade(`${wsBase}/v1/watch?from_offset=x`)
   t.equal(bad.status, 400, 'a bad query is refused before the upgrade')
   t.equal(bad.body.details.field, 'from_offset')

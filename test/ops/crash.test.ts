@@ -103,9 +103,9 @@ t.test(`SIGKILL at random moments, ${CYCLES} cycles across every_write and every
     }
     if (creates.length > 0) {
       const c = creates[Math.floor(rand() * creates.length)]
-      const head = db.dispatcher.head()
-      const res = await db.dispatcher.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: c.id, idempotency_key: c.key })
-      if (res.walOffset !== c.wal || db.dispatcher.head() !== head) {
+      const head = db.head()
+      const res = await db.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: c.id, idempotency_key: c.key })
+      if (res.walOffset !== c.wal || db.head() !== head) {
         bad++
         t.fail(`cycle ${cycle}: idempotency key of ${c.id} did not dedupe after restart`)
       }

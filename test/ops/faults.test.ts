@@ -30,23 +30,23 @@ for (const kind of ['write', 'partial', 'sync'] as const) {
     const dir = tempDir()
     const { files, fail } = faultyFiles()
     const db = await openDb(dir, { files })
-    await db.dispatcher.dispatch('PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
-    for (let i = 0; i < 5; i++) await db.dispatcher.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: `ok-${i}`, idempotency_key: `k${i}` })
-    const durableHead = db.dispatcher.head()
+    await db.dispatch('PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
+    for (let i = 0; i < 5; i++) await db.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: `ok-${i}`, idempotency_key: `k${i}` })
+    const durableHead = db.head()
     t.equal(durableHead, 6)
 
     fail[kind] = true
     const acks: string[] = []
     const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) =>
-      db.dispatcher.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: `lost-${i}` }).then((r) => { acks.push(String(r.walOffset)) })))
+      db.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: `lost-${i}` }).then((r) => { acks.push(String(r.walOffset)) })))
     t.same(acks, [], 'nothing acknowledged')
     for (const o of outcomes) t.match(o, { status: 'rejected', reason: { code: 'WAL_IO_ERROR', retryable: true } })
     t.equal(db.isWritable(), false)
     fail[kind] = false
 
-    await t.rejects(db.dispatcher.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'later' }), { code: 'WAL_IO_ERROR' }, 'later writes refused')
-    await t.rejects(db.dispatcher.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'ok-1', idempotency_key: 'k1' }), { code: 'WAL_IO_ERROR' }, 'even an idempotent replay')
-    await t.rejects(db.dispatcher.dispatch('PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER }), { code: 'WAL_IO_ERROR' })
+    await t.rejects(db.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'later' }), { code: 'WAL_IO_ERROR' }, 'later writes refused')
+    await t.rejects(db.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'ok-1', idempotency_key: 'k1' }), { code: 'WAL_IO_ERROR' }, 'even an idempotent replay')
+    await t.rejects(db.dispatch('PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER }), { code: 'WAL_IO_ERROR' })
     t.match(await call(db, 'GET_INSTANCE', { instance_id: 'ok-3' }), { state: 'pending' }, 'reads served')
     t.match(await call(db, 'WAL_READ', { from_offset: 1 }), { head_offset: durableHead })
     t.match(await call(db, 'LIST_INSTANCES'), { total: 13 }, 'memory ran ahead of disk')
@@ -61,10 +61,10 @@ for (const kind of ['write', 'partial', 'sync'] as const) {
       t.ok((listed.total as number) >= 5 && (listed.total as number) <= 13)
     } else {
       t.equal(listed.total, 5, 'exactly the durable prefix')
-      t.equal(again.dispatcher.head(), durableHead)
+      t.equal(again.head(), durableHead)
     }
     if (kind === 'partial') t.ok(again.report.bytes_truncated > 0, 'half-written record truncated')
-    const next = await again.dispatcher.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'after' })
+    const next = await again.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'after' })
     t.ok(next.walOffset > durableHead)
     t.equal(again.isWritable(), true)
     await again.close()

@@ -1,9 +1,11 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { DEFAULT_COMPACTION, DEFAULT_STORAGE, openDatabase } from '../../src/ops/index.js'
+import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../../src/config/schema.js'
+import { openDatabase } from '../../src/ops/index.js'
 import type { Database, DatabaseOptions } from '../../src/ops/index.js'
 import type { JsonObject } from '../../protocol/entries.js'
+import type { OpName } from '../../protocol/schemas.js'
 
 export function tempDir (): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'rstmdb-ops-'))
@@ -20,6 +22,6 @@ export async function openDb (dataDir: string, extra: Partial<DatabaseOptions> &
 }
 
 /** dispatch returning just the result */
-export async function call (db: Database, op: string, params: JsonObject = {}): Promise<JsonObject> {
-  return (await db.dispatcher.dispatch(op, params)).result
+export async function call (db: Database, op: OpName, params: JsonObject = {}): Promise<JsonObject> {
+  return (await db.dispatch(op, params)).result as JsonObject
 }

@@ -1,0 +1,65 @@
+import fp from 'fastify-plugin'
+import { RcpError } from '../../protocol/errors.js'
+import { fitsNameBytes } from '../../protocol/schemas.js'
+import type { AppContext } from '../context.js'
+import { loggableUrl } from '../problem.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** the RCP op a route runs, for metrics */
+    op?: string
+    /** the only route where If-Match means something */
+    ifMatch?: boolean
+  }
+}
+
+/**
+ * What every request gets (http.md): X-Request-Id, X-Trace-Id echoed, X-Wal-Offset,
+ * 503 while recovering (config.md §3), one log line and the metrics of its op.
+ * Hooks are callback-style: an async hook costs a promise and a microtask per request.
+ */
+export const requestPlugin = fp<{ ctx: AppContext }>(async (app, { ctx }) => {
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id)
+    const trace = request.headers['x-trace-id']
+    if (typeof trace === 'string') {
+      if (!fitsNameBytes(trace)) return done(new RcpError('BAD_REQUEST', 'X-Trace-Id must be at most 256 bytes', { field: 'x-trace-id' }))
+      reply.header('x-trace-id', trace)
+    }
+    if (ctx.state() === 'recovering' && request.routeOptions.url?.startsWith('/v1/') === true) {
+      return done(new RcpError('WAL_IO_ERROR', 'recovering'))
+    }
+    done()
+  })
+
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (!reply.hasHeader('x-wal-offset')) reply.header('x-wal-offset', ctx.services()?.head() ?? 0)
+    done(null, payload)
+  })
+
+  app.addHook('onResponse', (request, reply, done) => {
+    // an upgrade refused before the WebSocket opened (401, 503): the socket is ours to end once answered
+    if (request.headers.upgrade !== undefined && !request.ws) request.raw.socket.end()
+    const op = request.routeOptions.config.op
+    if (op !== undefined && !request.ws) ctx.hooks.request(op, request.errorCode, reply.elapsedTime / 1000)
+    // one line per request only at debug: at info a busy gateway would log every call
+    request.log.debug({
+      method: request.method,
+      url: loggableUrl(request.url),
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 1000) / 1000,
+    }, 'request completed')
+    done()
+  })
+}, { name: 'rstmdb-request' })
+
+/** If-Match is refused wherever it would be silently ignored (http.md "Headers that map to RCP params"). */
+export const ifMatchPlugin = fp(async (app) => {
+  app.addHook('onRequest', (request, _reply, done) => {
+    const { config, url } = request.routeOptions
+    if (request.headers['if-match'] !== undefined && config.ifMatch !== true && url?.startsWith('/v1/') === true) {
+      return done(new RcpError('BAD_REQUEST', 'If-Match is only supported on POST /v1/instances/{id}/events', { field: 'if-match' }))
+    }
+    done()
+  })
+}, { name: 'rstmdb-if-match' })

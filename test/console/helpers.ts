@@ -1,23 +1,17 @@
 import type { Page } from 'playwright-core'
 import { call, startGateway, type Gateway } from '../http/helpers.js'
 import type { StartOptions } from '../support/server.js'
+import { ORDER as ORDER_DEFINITION } from '../engine/helpers.js'
 
 export { call, stopGateway, type Gateway } from '../http/helpers.js'
+/** pending → paid (guarded), paid → shipped, pending|paid → cancelled */
+export { ORDER_DEFINITION }
 
 /** The real server with its gateway (and so the console) on ephemeral loopback ports. */
 export async function startConsole (opts: StartOptions = {}): Promise<Gateway> {
   return await startGateway(opts)
 }
 
-export const ORDER_DEFINITION = {
-  states: ['pending', 'paid', 'shipped', 'cancelled'],
-  initial: 'pending',
-  transitions: [
-    { from: 'pending', event: 'PAY', to: 'paid', guard: 'ctx.amount > 0' },
-    { from: 'paid', event: 'SHIP', to: 'shipped' },
-    { from: ['pending', 'paid'], event: 'CANCEL', to: 'cancelled' },
-  ],
-}
 
 /** PUT a machine and create an instance over REST (for tests whose subject is elsewhere). */
 export async function seed (base: string, machine: string, id: string, ctx: Record<string, unknown> = { amount: 10 }, headers: Record<string, string> = {}): Promise<void> {

@@ -41,7 +41,7 @@ export const diagramRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app,
           },
         },
         ...NotModified,
-        ...problems(400, 401, 404, 500, 503),
+        ...problems(400, 401, [404, 'MACHINE_NOT_FOUND'], 500, 503),
       },
     },
   }, async (request, reply) => {

@@ -10,7 +10,7 @@ import { useStore } from './store.js'
  * `from_offset` = last seen + 1 and the page catches up without a gap.
  */
 
-export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'paused'
+export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'paused' | 'refused'
 
 export interface LiveEvent {
   type: 'event'
@@ -85,6 +85,8 @@ export function useLive (opts: LiveOptions, deps: unknown[]): { status: LiveStat
       const ws = new WebSocket(socketUrl(handlers.current.query, resume.current))
       socket = ws
       let opened = false
+      // the server refused the subscription for good (say, an unknown instance): no point asking again
+      let refusedForGood = false
       ws.onmessage = (message) => {
         let m: any
         try { m = JSON.parse(String(message.data)) } catch { return }
@@ -106,6 +108,7 @@ export function useLive (opts: LiveOptions, deps: unknown[]): { status: LiveStat
               ws.close()
               return
             }
+            refusedForGood = e.retryable !== true
             handlers.current.onRefused?.({ title: String(e.code ?? 'Error'), status: 0, detail: String(e.message ?? ''), code: String(e.code ?? 'ERROR'), details: e.details })
           }
         } else if (m.type === 'event') {
@@ -117,8 +120,13 @@ export function useLive (opts: LiveOptions, deps: unknown[]): { status: LiveStat
           ws.close()
         }
       }
+      // after a refused open subscribe the server closes with 4000 + its HTTP status; a refused token is 4401
       ws.onclose = () => {
         if (stopped) return
+        if (refusedForGood) {
+          setStatus('refused')
+          return
+        }
         resync = true
         setStatus('reconnecting')
         // refused before opening: a GET tells 401 (sign-in) apart from a server that is away

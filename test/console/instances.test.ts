@@ -101,6 +101,7 @@ t.test('a refused event shows the problem: title, detail and code', async t => {
   const missing = page.locator('.problem')
   await missing.waitFor()
   t.match(await missing.textContent(), /INSTANCE_NOT_FOUND/)
+  await page.locator('.live-refused', { hasText: 'not subscribed' }).waitFor()
   await browser.finish()
 })
 

@@ -76,7 +76,13 @@ export function InstancePage ({ id, at }: { id: string, at: number | null }) {
   }, [id])
 
   if (current.problem !== null && current.data === null) {
-    return <section><Crumbs id={id} /><h1 class="mono">{id}</h1><ProblemView problem={current.problem} /></section>
+    return (
+      <section>
+        <Crumbs id={id} />
+        <div class="page-head"><h1 class="mono break">{id}</h1><LiveBadge status={live.status} lastOffset={live.lastOffset} /></div>
+        <ProblemView problem={current.problem} />
+      </section>
+    )
   }
   if (inst === null) return <section><Crumbs id={id} /><p class="muted">Loading…</p>{past.problem !== null && <ProblemView problem={past.problem} />}</section>
   const transitions = served.data ?? (definition.data === null || current.data === null ? [] : transitionsFrom(definition.data.definition, current.data.state))

@@ -1,6 +1,6 @@
 import type { LiveStatus } from '../live.js'
 
-const TEXT: Record<LiveStatus, string> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', paused: 'paused' }
+const TEXT: Record<LiveStatus, string> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', paused: 'paused', refused: 'not subscribed' }
 
 /** Connection state of the page's live feed and the last offset it saw. */
 export function LiveBadge ({ status, lastOffset }: { status: LiveStatus, lastOffset: number | null }) {

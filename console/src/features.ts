@@ -13,6 +13,8 @@ export const FEATURES = {
   transitions: 'transitions',
   /** ?dry_run=true on apply-event (history.md §5) */
   dryRun: 'dry_run',
+  /** `lifecycle=true` on the watch: creations and deletions as events (history.md §6a) */
+  lifecycle: 'lifecycle_events',
 } as const
 
 export type Feature = keyof typeof FEATURES

@@ -58,8 +58,8 @@ t.test('a machine through the editor: a validation error first, then saved, draw
 
   await page.getByRole('link', { name: 'Machines', exact: true }).first().click()
   await page.waitForURL('**/machines')
-  await page.locator('td.versions a').nth(1).waitFor()
-  t.same(await page.locator('td.versions a').allTextContents(), ['v1', 'v2'])
+  await page.locator('td .versions a').nth(1).waitFor()
+  t.same(await page.locator('td .versions a').allTextContents(), ['v1', 'v2'])
   await browser.finish()
 })
 

@@ -1,5 +1,6 @@
 import { useRef, useState } from 'preact/hooks'
 import { api } from '../api.js'
+import { useFeature } from '../features.js'
 import { useLive, type LiveEvent } from '../live.js'
 import { navigate, paths } from '../router.js'
 import { CreateInstance } from '../ui/create-instance.js'
@@ -29,11 +30,15 @@ export function InstancesPage ({ machine, state, after }: { machine: string, sta
     reloadTimer.current = setTimeout(() => { setChanges(new Map()); page.reload() }, 300)
   }
 
+  // with lifecycle events a new instance shows up when it is created, not only at its first transition
+  const lifecycle = useFeature('lifecycle')
   const live = useLive({
-    query: { machines: machine, include_ctx: 'false' },
+    query: { machines: machine, include_ctx: 'false', lifecycle: lifecycle ? 'true' : undefined },
     onEvent: (e: LiveEvent) => {
       const rows = page.data?.instances ?? []
-      if (rows.some((r) => r.id === e.instance_id)) {
+      if (e.kind === 'deleted' || e.kind === 'created') {
+        scheduleReload()
+      } else if (rows.some((r) => r.id === e.instance_id)) {
         setChanges((prev) => new Map(prev).set(e.instance_id, { state: e.to_state, last_wal_offset: e.wal_offset, updated_at: Date.now() }))
       } else if (after === '') {
         // a row this page does not show yet (a new instance, or one that entered the filter)
@@ -41,7 +46,7 @@ export function InstancesPage ({ machine, state, after }: { machine: string, sta
       }
     },
     onResumed: scheduleReload,
-  }, [machine])
+  }, [machine, lifecycle])
 
   const setFilter = (next: { machine?: string, state?: string }): void => {
     setChanges(new Map())

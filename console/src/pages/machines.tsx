@@ -31,7 +31,7 @@ export function MachinesPage () {
                 return (
                   <tr key={m.machine}>
                     <td><Link class="mono strong" href={paths.version(m.machine, latest)}>{m.machine}</Link></td>
-                    <td class="versions">{m.versions.map((v) => <Link key={v} class="chip" href={paths.version(m.machine, v)}>v{v}</Link>)}</td>
+                    <td><div class="versions">{m.versions.map((v) => <Link key={v} class="chip" href={paths.version(m.machine, v)}>v{v}</Link>)}</div></td>
                     <td class="num mono">{latest}</td>
                     <td class="row-actions"><Link href={paths.instances({ machine: m.machine })}>Instances</Link></td>
                   </tr>

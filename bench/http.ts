@@ -1,10 +1,12 @@
 import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
 import WebSocket from 'ws'
 import { Pool } from 'undici'
-import { connect } from '../test/support/rcp-client.js'
+import { Client } from 'rstmdb'
 import { execSync, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { freePort, MAIN, removeDir, tempDir } from '../test/support/server.js'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { freePort, MAIN, removeDir, serverEnv } from './server.js'
 
 /**
  * `node dist/bench/http.js [seconds]`: REST APPLY_EVENT throughput and latency at
@@ -66,16 +68,15 @@ async function run (connections: number, step: (worker: number) => Promise<void>
 
 // request logs off (level warn), so the figures are the gateway's and not the log pipe's
 const [port, rcpPort] = [await freePort(), await freePort()]
-const dataDir = tempDir('rstmdb-bench-')
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rstmdb-bench-'))
 const child = spawn(process.execPath, [MAIN], {
-  env: {
-    PATH: process.env.PATH ?? '',
-    RSTMDB_DATA: dataDir,
+  env: serverEnv(dataDir, {
     RSTMDB_BIND: `127.0.0.1:${rcpPort}`,
+    RSTMDB_HTTP_ENABLED: 'true',
     RSTMDB_HTTP_BIND: `127.0.0.1:${port}`,
     RSTMDB_LOG_LEVEL: 'warn',
     RSTMDB_SUBSCRIPTION_QUEUE_LIMIT: '100000',
-  },
+  }),
   stdio: 'inherit',
 })
 for (let i = 0; i < 200; i++) {
@@ -83,7 +84,6 @@ for (let i = 0; i < 200; i++) {
   if (ready) break
   await new Promise(resolve => setTimeout(resolve, 50))
 }
-const server = { rcpPort }
 const setup = new Pool(`http://127.0.0.1:${port}`, { connections: 1 })
 await post(setup, '/v1/machines/loop/versions/1', LOOP)
 for (let i = 0; i < 64; i++) await post(setup, '/v1/instances', { machine: 'loop', version: 1, instance_id: `i-${i}` })
@@ -97,13 +97,11 @@ for (const connections of [1, 16, 64]) {
     if (status !== 200) throw new Error(`status ${status}`)
   })
   await pool.close()
-  const clients = await Promise.all(Array.from({ length: connections }, () => connect({ port: server.rcpPort, mode: 'jsonl' })))
+  const clients = await Promise.all(Array.from({ length: connections }, async () => await Client.connect({ servers: [`127.0.0.1:${rcpPort}`], wireMode: 'jsonl' })))
   const rcp = await run(connections, async w => {
-    const res = await clients[w].request('APPLY_EVENT', { instance_id: `i-${w}`, event: 'TICK', payload: { w } })
-    if (res.status !== 'ok') throw new Error(JSON.stringify(res))
-    clients[w].messages.length = 0
+    await clients[w].applyEvent({ instance_id: `i-${w}`, event: 'TICK', payload: { w } })
   })
-  for (const c of clients) c.close()
+  for (const c of clients) c.destroy()
   for (const [face, r] of [['rest', rest], ['rcp', rcp]] as const) {
     results.push({ name: 'apply_event', face, connections, ops_per_sec: Math.round(r.rate), p50_ms: msField(r.p50), p99_ms: msField(r.p99), server_cpu_us_per_op: Math.round(r.cpuUs) })
   }

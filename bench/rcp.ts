@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
-import { connectRcp } from './rcp-client.js'
+import { Client } from 'rstmdb'
+import { formatAddress, parseAddress, type Address } from '../protocol/address.js'
+import { launchServer, removeDir, type RunningServer } from './server.js'
 
 /**
  * RCP load tool. Standard workload against any RCP address: one PUT_MACHINE, then
@@ -27,8 +26,6 @@ const DEFINITION = {
   transitions: [{ from: 'a', event: 'TICK', to: 'b' }, { from: 'b', event: 'TICK', to: 'a' }],
 }
 
-interface Address { host: string, port: number }
-
 interface WorkerInput {
   address: Address
   token: string | null
@@ -42,16 +39,21 @@ type Phase = 'create' | 'apply'
 type ToWorker = { phase: Phase }
 type FromWorker = { ready: true } | { phase: Phase, latencies: Float64Array, errors: number, firstError: string | null }
 
+function connect (address: Address, token: string | null): Promise<Client> {
+  // no request timeouts: a slow answer under load is a latency figure, not an error
+  return Client.connect({ servers: [formatAddress(address)], token: token ?? undefined, clientName: 'rstmdb-bench', requestTimeoutMs: 0 })
+}
+
 async function runWorker (input: WorkerInput): Promise<void> {
   const port = parentPort as NonNullable<typeof parentPort>
-  const conns = await Promise.all(input.lanes.map(async () => (await connectRcp(input.address, input.token)).request))
+  const conns = await Promise.all(input.lanes.map(async () => await connect(input.address, input.token)))
   port.postMessage({ ready: true } satisfies FromWorker)
 
   async function phase (name: Phase): Promise<FromWorker> {
     const latencies: number[] = []
     let errors = 0
     let firstError: string | null = null
-    await Promise.all(conns.map(async (send, i) => {
+    await Promise.all(conns.map(async (client, i) => {
       const ids = input.lanes[i]
       // the lane's requests in order: creates, or M rounds of one event per instance
       const total = name === 'create' ? ids.length : ids.length * input.events
@@ -61,14 +63,14 @@ async function runWorker (input: WorkerInput): Promise<void> {
           const k = cursor++
           const id = ids[k % ids.length]
           const started = performance.now()
-          const response = name === 'create'
-            ? await send('CREATE_INSTANCE', { machine: MACHINE, version: 1, instance_id: id, initial_ctx: { n: k } })
-            : await send('APPLY_EVENT', { instance_id: id, event: 'TICK', payload: { k } })
-          latencies.push(performance.now() - started)
-          if (response.status !== 'ok') {
+          try {
+            if (name === 'create') await client.createInstance({ machine: MACHINE, version: 1, instance_id: id, initial_ctx: { n: k } })
+            else await client.applyEvent({ instance_id: id, event: 'TICK', payload: { k } })
+          } catch (err) {
             errors++
-            firstError ??= JSON.stringify(response.error)
+            firstError ??= JSON.stringify(err)
           }
+          latencies.push(performance.now() - started)
         }
       }
       await Promise.all(Array.from({ length: input.depth }, slot))
@@ -86,44 +88,10 @@ function percentile (sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
 }
 
-/** Starts dist/src/main.js on an ephemeral port with its own temp data dir. */
-async function startServer (fsync: string): Promise<{ address: Address, child: ChildProcess, dataDir: string }> {
-  const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.js')
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rstmdb-bench-'))
-  // e.g. BENCH_SERVER_NODE_ARGS=--cpu-prof to profile the server
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
-  const child = spawn(process.execPath, [...nodeArgs, main], {
-    env: {
-      ...process.env,
-      RSTMDB_DATA: dataDir,
-      RSTMDB_BIND: '127.0.0.1:0',
-      RSTMDB_HTTP_ENABLED: 'false',
-      RSTMDB_FSYNC_POLICY: fsync,
-      RSTMDB_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const address = await new Promise<Address>((resolve, reject) => {
-    let buffered = ''
-    child.once('exit', code => reject(new Error(`server exited with ${String(code)}`)))
-    child.stdout?.on('data', (d: Buffer) => {
-      buffered += d.toString()
-      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, nl)
-        buffered = buffered.slice(nl + 1)
-        try {
-          const entry = JSON.parse(line)
-          if (entry.message === 'ready') resolve(parseAddress(String(entry.rcp)))
-        } catch {}
-      }
-    })
-  })
-  return { address, child, dataDir }
-}
-
-function parseAddress (text: string): Address {
-  const at = text.lastIndexOf(':')
-  return { host: text.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(text.slice(at + 1)) }
+function addressOf (text: string): Address {
+  const address = parseAddress(text)
+  if (address === null) throw new Error(`--address: not host:port: ${text}`)
+  return address
 }
 
 async function main (): Promise<void> {
@@ -144,13 +112,18 @@ async function main (): Promise<void> {
   const N = Number(values.instances)
   const M = Number(values.events)
   const W = Math.min(Number(values.workers), C)
-  const server = values.address === undefined ? await startServer(values.fsync as string) : null
-  const address = server?.address ?? parseAddress(values.address as string)
+  // e.g. BENCH_SERVER_NODE_ARGS=--cpu-prof to profile the server
+  const server: RunningServer | null = values.address === undefined
+    ? await launchServer({
+      env: { RSTMDB_FSYNC_POLICY: values.fsync as string },
+      nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(a => a !== ''),
+    })
+    : null
+  const address = server === null ? addressOf(values.address as string) : { host: '127.0.0.1', port: server.rcpPort }
 
   try {
-    const setup = (await connectRcp(address, values.token ?? null)).request
-    const put = await setup('PUT_MACHINE', { machine: MACHINE, version: 1, definition: DEFINITION })
-    if (put.status !== 'ok') throw new Error(`PUT_MACHINE failed: ${JSON.stringify(put.error)}`)
+    const setup = await connect(address, values.token ?? null)
+    await setup.putMachine({ machine: MACHINE, version: 1, definition: DEFINITION })
     const run = `${Date.now().toString(36)}-`
     const lanes: string[][] = Array.from({ length: C }, () => [])
     for (let i = 0; i < N; i++) lanes[i % C].push(`${run}${i}`)
@@ -207,12 +180,11 @@ async function main (): Promise<void> {
         String(r.p50_ms).padStart(8), String(r.p90_ms).padStart(8), String(r.p99_ms).padStart(8)].join(' '))
     }
     console.log(JSON.stringify({ address: `${address.host}:${address.port}`, fsync, connections: C, depth: P, instances: N, events: M, workers: W, results: rows }))
-    await setup('BYE', {})
+    await setup.close()
   } finally {
     if (server !== null) {
-      server.child.kill('SIGTERM')
-      await new Promise(resolve => server.child.once('exit', resolve))
-      rmSync(server.dataDir, { recursive: true, force: true })
+      await server.stop()
+      removeDir(server.dataDir)
     }
   }
 }

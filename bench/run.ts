@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { removeDir, startServer, tempDir, type RunningServer } from '../test/support/server.js'
+import { launchServer, removeDir, type RunningServer } from './server.js'
 
 /**
  * `npm run bench`: the standard suite at a size that finishes in a few minutes on 2 cores.
@@ -211,7 +211,7 @@ function runChild (args: string[], env: Record<string, string>, interrupt: Abort
 async function restartRecovery (server: RunningServer): Promise<Row[]> {
   await server.stop()
   const started = performance.now()
-  const again = await startServer({ dataDir: server.dataDir, env: { RSTMDB_HTTP_ENABLED: 'false', RSTMDB_COMPACT_ENABLED: 'false' }, timeoutMs: 120_000 })
+  const again = await launchServer({ dataDir: server.dataDir, env: { RSTMDB_HTTP_ENABLED: 'false', RSTMDB_COMPACT_ENABLED: 'false' }, timeoutMs: 120_000 })
   const ms = performance.now() - started
   await again.stop()
   const report = again.logs.find(l => l.message === 'storage recovered') as { records_replayed: number, duration_ms: number } | undefined
@@ -233,7 +233,7 @@ function table (rows: Row[]): string {
 async function main (): Promise<number> {
   const started = Date.now()
   // compaction off: the restart then replays the whole WAL the RCP load wrote
-  const server = await startServer({ env: { RSTMDB_HTTP_ENABLED: 'false', RSTMDB_FSYNC_POLICY: 'every_write', RSTMDB_COMPACT_ENABLED: 'false' } })
+  const server = await launchServer({ env: { RSTMDB_HTTP_ENABLED: 'false', RSTMDB_FSYNC_POLICY: 'every_write', RSTMDB_COMPACT_ENABLED: 'false' } })
   const suites: Suite[] = [
     { name: 'engine', args: ['--expose-gc', path.join(DIST, 'engine.js')], env: { BENCH_INSTANCES: String(SIZES.engine_instances) }, rows: engineRows },
     { name: 'protocol', args: [path.join(DIST, 'protocol.js')], rows: protocolRows },
@@ -256,7 +256,7 @@ async function main (): Promise<number> {
   const onInterrupt = (): void => interrupt.abort()
   process.once('SIGINT', onInterrupt)
   // the programs' temp dirs go here, so those of a program stopped midway are removed too
-  const scratch = tempDir('rstmdb-bench-run-')
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'rstmdb-bench-run-'))
   for (const suite of suites) {
     process.stderr.write(`bench: ${suite.name}…\n`)
     const t0 = performance.now()

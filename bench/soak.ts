@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { parseAddress, type Address } from '../protocol/address.js'
-import { startServer, removeDir, type RunningServer } from '../test/support/server.js'
+import { launchServer, removeDir, type RunningServer } from './server.js'
 import { formatReport } from './soak/report.js'
 import { runSoak, SOAK_SERVER_ENV } from './soak/run.js'
 
@@ -40,8 +40,8 @@ async function main (): Promise<number> {
   })
   const rcp = address('--address-rcp', values['address-rcp'])
   let server: RunningServer | null = null
-  if (rcp === null) server = await startServer({ env: SOAK_SERVER_ENV })
-  // startServer keeps every log line it parses (one per REST request at info); a long soak must not
+  if (rcp === null) server = await launchServer({ env: SOAK_SERVER_ENV })
+  // launchServer keeps every log line it parses (one per REST request at info); a long soak must not
   const forget = server === null ? null : setInterval(() => server?.logs.splice(0), 1000)
   try {
     const report = await runSoak({

@@ -22,7 +22,8 @@ export type WireMode = 'binary' | 'jsonl'
 /** Why the inbound stream is unusable: the connection is closed, nothing written (rcp.md §2.1–2.3). */
 export type FatalReason = FrameFault | 'crc_mismatch' | 'bad_lead_byte' | 'line_too_long'
 
-export type MessageHandler = (mode: WireMode, payload: Buffer) => void
+/** `flags` are the frame's header flags (rcp.md §2.1); 0 for a JSONL line. */
+export type MessageHandler = (mode: WireMode, payload: Buffer, flags: number) => void
 
 export interface MessageDecoder {
   /**
@@ -79,7 +80,7 @@ export function createMessageDecoder (): MessageDecoder {
     const payload = partsLen === 0 ? Buffer.alloc(0) : take()
     state = 'between'
     if ((flags & FLAG_CRC_PRESENT) !== 0 && crc32c(payload) !== crc) return 'crc_mismatch'
-    onMessage('binary', payload)
+    onMessage('binary', payload, flags)
     return null
   }
 
@@ -150,7 +151,7 @@ export function createMessageDecoder (): MessageDecoder {
           if (line[line.length - 1] === CR) line = line.subarray(0, line.length - 1)
           if (line.length > MAX_LINE_BYTES) return 'line_too_long'
           state = 'between'
-          onMessage('jsonl', line)
+          onMessage('jsonl', line, 0)
           break
         }
       }

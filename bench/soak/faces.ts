@@ -1,6 +1,5 @@
-import type { Address } from '../../protocol/address.js'
-import { formatAddress } from '../../protocol/address.js'
-import { connectRcp, type RcpConnection } from '../rcp-client.js'
+import { Client, RcpError, type OpInput, type OpName } from 'rstmdb'
+import { formatAddress, type Address } from '../../protocol/address.js'
 
 /** The outcome of one operation, the same shape whichever face carried it. */
 export type Reply = { ok: true, result: any } | { ok: false, code: string, details: any }
@@ -12,15 +11,24 @@ export interface Face {
   close: () => void
 }
 
+/** An SDK client of the soak: no request timeouts, a slow answer under load is not a failure. */
+export async function soakClient (address: Address, token: string | null, options: { reconnect?: boolean } = {}): Promise<Client> {
+  return await Client.connect({ servers: [formatAddress(address)], token: token ?? undefined, clientName: 'rstmdb-soak', requestTimeoutMs: 0, ...options })
+}
+
 export async function rcpFace (address: Address, token: string | null): Promise<Face> {
-  const conn: RcpConnection = await connectRcp(address, token, 'rstmdb-soak')
+  const client = await soakClient(address, token)
   return {
     name: 'rcp',
     async call (op, params = {}) {
-      const m = await conn.request(op, params)
-      return m.status === 'ok' ? { ok: true, result: m.result } : { ok: false, code: m.error.code, details: m.error.details ?? {} }
+      try {
+        return { ok: true, result: await client.request(op as OpName, params as OpInput<OpName>) }
+      } catch (err) {
+        if (err instanceof RcpError) return { ok: false, code: err.code, details: err.details }
+        throw err
+      }
     },
-    close: conn.close,
+    close: () => client.destroy(),
   }
 }
 

@@ -1,6 +1,7 @@
 import WebSocket from 'ws'
+import { ClientError, type OpInput } from 'rstmdb'
 import { formatAddress, type Address } from '../../protocol/address.js'
-import { connectRcp } from '../rcp-client.js'
+import { soakClient } from './faces.js'
 import type { AckedApply } from './ledger.js'
 import type { Rng } from './rng.js'
 
@@ -63,16 +64,30 @@ function subscribeParams (spec: WatchSpec, from: number): Record<string, unknown
   return { ...base, ...lists }
 }
 
+/**
+ * The SDK resumes by itself; here it must not, since resuming is what the soak checks:
+ * an end notice comes back as the SUBSCRIPTION_ENDED error, handed on as the notice.
+ */
 async function openRcp (target: WatchTarget, spec: WatchSpec, from: number, onStream: StreamHandler): Promise<Opened> {
-  const conn = await connectRcp(target.rcp, target.token, 'rstmdb-soak')
-  conn.onStream(onStream)
-  const op = spec.instance_id !== undefined ? 'WATCH_INSTANCE' : 'WATCH_ALL'
-  const reply = await conn.request(op, subscribeParams(spec, from))
-  if (reply.status !== 'ok') {
-    conn.close()
-    return { ok: false, error: reply.error }
+  const client = await soakClient(target.rcp, target.token, { reconnect: false })
+  const params = subscribeParams(spec, from)
+  const watch = spec.instance_id !== undefined
+    ? client.watchInstance(params as OpInput<'WATCH_INSTANCE'>)
+    : client.watchAll(params as OpInput<'WATCH_ALL'>)
+  try {
+    await watch.subscribed
+  } catch (err) {
+    client.destroy()
+    return { ok: false, error: err }
   }
-  return { ok: true, close: conn.close, done: conn.closed }
+  const done = (async () => {
+    try {
+      for await (const event of watch) onStream(event)
+    } catch (err) {
+      if (err instanceof ClientError && err.code === 'SUBSCRIPTION_ENDED') onStream({ type: 'subscription_end', ...err.details })
+    }
+  })()
+  return { ok: true, close: () => client.destroy(), done }
 }
 
 function openWs (target: WatchTarget, spec: WatchSpec, from: number, onStream: StreamHandler): Promise<Opened> {

@@ -1,4 +1,4 @@
-import { Type, type TSchema, type TString } from '@sinclair/typebox'
+import { Type, type TArray, type TSchema, type TString, type TUnsafe } from '@sinclair/typebox'
 
 /**
  * Building blocks shared by the op, envelope and event schemas. Every schema here is
@@ -53,9 +53,12 @@ export const WalOffset = (description: string) => Int({ description, examples: [
 /** Unix milliseconds. */
 export const UnixMs = (description: string) => Int({ description, examples: [1736937000000] })
 
-/** Any JSON object, kept whole (ctx, payload, definition, details). */
+/**
+ * Any JSON object, kept whole (ctx, payload, definition, details). TypeBox types an
+ * object without properties as `{}`; clients (the SDK) see it as the record it is.
+ */
 export const JsonObject = (description: string, examples?: Array<Record<string, unknown>>) =>
-  Type.Object({}, { additionalProperties: true, description, ...(examples ? { examples } : {}) })
+  Type.Object({}, { additionalProperties: true, description, ...(examples ? { examples } : {}) }) as TSchema as TUnsafe<Record<string, unknown>>
 
 /** Any JSON value (definition and transition `meta`). */
 export const JsonValue = (description: string) => Type.Unknown({ description })
@@ -68,5 +71,5 @@ export function OptionalParam<T extends TSchema> (schema: T, options: { default?
   return Type.Optional(Type.Union([schema, Type.Null()], options))
 }
 
-export const StringList = (description: string, item: TSchema = Type.String()) =>
+export const StringList = <T extends TSchema = TString>(description: string, item: T = Type.String() as TSchema as T): TArray<T> =>
   Type.Array(item, { description })

@@ -46,6 +46,8 @@ export function isOpName (value: unknown): value is OpName {
 
 type WithoutNull<T> = { [K in keyof T]: Exclude<T[K], null> }
 
+/** Params as a client may send them: optional params may be left out or null. */
+export type OpInput<K extends OpName> = Static<(typeof OPS)[K]['params']>
 /** Params as validateParams returns them: optional nulls removed (params with defaults are still typed optional). */
 export type OpParams<K extends OpName> = WithoutNull<Static<(typeof OPS)[K]['params']>>
 export type OpResult<K extends OpName> = Static<(typeof OPS)[K]['result']>

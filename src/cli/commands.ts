@@ -1,6 +1,7 @@
 import type { JsonObject } from '../../protocol/entries.js'
+import type { OpInput, OpName } from '../../protocol/schemas/registry.js'
+import type { Client } from '../client/index.js'
 import type { Invocation } from './args.js'
-import type { RcpClient } from './client.js'
 import {
   formatApplyEvent,
   formatCompact,
@@ -30,9 +31,14 @@ export interface Outcome {
   text: string
 }
 
+/** One request. The CLI builds params from flags as plain objects and leaves checking them to the server. */
+export function send (client: Client, op: OpName, params: JsonObject = {}): Promise<JsonObject> {
+  return client.request(op, params as OpInput<OpName>)
+}
+
 /** LIST_MACHINES, then GET_MACHINE of each machine's latest version; a failed GET leaves its definition null */
-export async function listMachines (client: RcpClient): Promise<{ result: JsonObject, machines: MachineSummary[] }> {
-  const result = await client.request('LIST_MACHINES')
+export async function listMachines (client: Client): Promise<{ result: JsonObject, machines: MachineSummary[] }> {
+  const result = await send(client, 'LIST_MACHINES')
   const items = Array.isArray(result.items) ? result.items as JsonObject[] : []
   const machines: MachineSummary[] = []
   for (const item of items) {
@@ -40,7 +46,7 @@ export async function listMachines (client: RcpClient): Promise<{ result: JsonOb
     const versions = Array.isArray(item.versions) ? item.versions : []
     let definition: JsonObject | null = null
     try {
-      const got = await client.request('GET_MACHINE', { machine, version: versions[versions.length - 1] })
+      const got = await send(client, 'GET_MACHINE', { machine, version: versions[versions.length - 1] })
       definition = got.definition as JsonObject
     } catch {
       // the name and its versions are still worth showing
@@ -56,13 +62,13 @@ function defined (params: Record<string, unknown>): JsonObject {
 }
 
 /** Reads the arguments (JSON ones included) before anything connects, then returns the step that talks to the server. */
-type Prepare = (inv: Invocation, s: Style) => (client: RcpClient) => Promise<Outcome>
+type Prepare = (inv: Invocation, s: Style) => (client: Client) => Promise<Outcome>
 
 const v = (inv: Invocation, name: string): any => inv.values[name]
 
-function simple (op: string, params: JsonObject, text: (r: JsonObject) => string) {
-  return async (client: RcpClient): Promise<Outcome> => {
-    const result = await client.request(op, params)
+function simple (op: OpName, params: JsonObject, text: (r: JsonObject) => string) {
+  return async (client: Client): Promise<Outcome> => {
+    const result = await send(client, op, params)
     return { result, text: text(result) }
   }
 }
@@ -126,6 +132,6 @@ const COMMANDS: Record<string, Prepare> = {
 }
 
 /** Throws ClientError INVALID_ARGUMENT for a bad JSON argument, before any connection is made. */
-export function prepareCommand (inv: Invocation, s: Style): (client: RcpClient) => Promise<Outcome> {
+export function prepareCommand (inv: Invocation, s: Style): (client: Client) => Promise<Outcome> {
   return COMMANDS[inv.command.name](inv, s)
 }

@@ -1,6 +1,7 @@
 import type { Invocation } from './args.js'
-import { connect, type RcpClient } from './client.js'
+import type { Client } from '../client/index.js'
 import { prepareCommand } from './commands.js'
+import { connectClient } from './connect.js'
 import { EXIT_OK, writeLine } from './report.js'
 import { runRepl } from './repl.js'
 import { resolveSettings, type Settings } from './settings.js'
@@ -11,9 +12,9 @@ import { runWatch } from './watch.js'
 
 async function runOnce (settings: Settings, inv: Invocation): Promise<number> {
   const step = prepareCommand(inv, styleFor(process.stdout))
-  let client: RcpClient | null = null
+  let client: Client | null = null
   try {
-    client = await connect(settings.connection)
+    client = await connectClient(settings.connection)
     const outcome = await step(client)
     writeLine(process.stdout, settings.json ? JSON.stringify(outcome.result) : outcome.text)
   } finally {

@@ -1,23 +1,5 @@
-import { isErrorCode, RcpError, type ErrorBody } from '../../protocol/errors.js'
-
-/** Codes of failures that happen on the client side (cli.md §4). */
-export type ClientErrorCode = 'CONNECTION_FAILED' | 'TIMEOUT' | 'PROTOCOL_ERROR' | 'INVALID_ARGUMENT'
-
-/** A failure the CLI detected itself: bad input, the network, or a broken reply. */
-export class ClientError extends Error {
-  readonly code: ClientErrorCode
-
-  constructor (code: ClientErrorCode, message: string) {
-    super(message)
-    this.name = 'ClientError'
-    this.code = code
-  }
-
-  /** the connection can no longer be used (the REPL then suggests `reconnect`) */
-  get connectionLost (): boolean {
-    return this.code === 'CONNECTION_FAILED'
-  }
-}
+import { ClientError, RcpError, type ClientErrorBody } from '../client/index.js'
+import type { ErrorBody } from '../../protocol/errors.js'
 
 /** Failure to connect, handshake or authenticate: printed as `Connection failed: <reason>` (cli.md §6). */
 export class ConnectError extends Error {
@@ -41,37 +23,21 @@ export class UsageError extends Error {
   }
 }
 
-/** A server error response as an RcpError; an unknown code means the reply itself is broken. */
-export function serverError (body: unknown): RcpError | ClientError {
-  const error = body as Partial<ErrorBody> | undefined
-  if (error === undefined || error === null || !isErrorCode(error.code)) {
-    return new ClientError('PROTOCOL_ERROR', `malformed error response: ${JSON.stringify(body)}`)
-  }
-  const details = typeof error.details === 'object' && error.details !== null ? error.details : {}
-  return new RcpError(error.code, String(error.message ?? ''), details)
-}
-
 /** The cause of a failure as one line, with the server's code when there is one. */
 export function describe (err: unknown): string {
   if (err instanceof RcpError) return `server error: ${err.code} - ${err.message}`
-  if (err instanceof ConnectError) return err.message
   if (err instanceof Error) return err.message
   return String(err)
 }
 
-const CLIENT_RETRYABLE: ReadonlySet<ClientErrorCode> = new Set<ClientErrorCode>(['CONNECTION_FAILED', 'TIMEOUT'])
-
-/** The `--json` error object (cli.md §4). */
-export function errorBody (err: unknown): ErrorBody | { code: ClientErrorCode, message: string, retryable: boolean } {
+/** The `--json` error object (cli.md §4): the server's error, a client error, or INVALID_ARGUMENT. */
+export function errorBody (err: unknown): ErrorBody | ClientErrorBody {
   const cause = err instanceof ConnectError ? err.reason : err
-  if (cause instanceof RcpError) return cause.toJSON()
-  if (cause instanceof ClientError) {
-    return { code: cause.code, message: cause.message, retryable: CLIENT_RETRYABLE.has(cause.code) }
-  }
+  if (cause instanceof RcpError || cause instanceof ClientError) return cause.toJSON()
   return { code: 'INVALID_ARGUMENT', message: describe(cause), retryable: false }
 }
 
-/** Whether the error means the connection is gone. */
+/** Whether the error means the connection is gone (the REPL then suggests `reconnect`). */
 export function isConnectionLost (err: unknown): boolean {
-  return (err instanceof ClientError && err.connectionLost) || err instanceof ConnectError
+  return (err instanceof ClientError && err.code === 'CONNECTION_FAILED') || err instanceof ConnectError
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { ClientError } from './errors.js'
+import { ClientError } from '../client/index.js'
 
 /**
  * A JSON argument (`<DEFINITION>`, `--ctx`, `--payload`): inline JSON, or `@path` to read

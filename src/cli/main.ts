@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
-import { hashToken } from '../ops/auth.js'
+import { hashToken } from '../../protocol/auth.js'
 import { parseCommandLine } from './args.js'
 import { EXIT_OK, reportError, writeLine } from './report.js'
 

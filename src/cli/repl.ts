@@ -2,16 +2,17 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import readline from 'node:readline'
 import type { JsonObject } from '../../protocol/entries.js'
-import { connect, CONNECT_TIMEOUT_MS, type RcpClient } from './client.js'
-import { listMachines } from './commands.js'
-import { ClientError, describe, isConnectionLost } from './errors.js'
+import { ClientError, type Client } from '../client/index.js'
+import { listMachines, send } from './commands.js'
+import { connectClient } from './connect.js'
+import { describe, isConnectionLost } from './errors.js'
 import {
   formatInstanceList,
   formatMachineList,
   formatWalStats,
   pretty,
 } from './format.js'
-import type { Settings } from './settings.js'
+import { CONNECT_TIMEOUT_MS, type Settings } from './settings.js'
 import { styleFor, type Style } from './style.js'
 
 /** The interactive shell (cli.md §7). */
@@ -48,7 +49,7 @@ interface ReplCommand {
   /** fewer words than this prints `usage` */
   min: number
   usage: string
-  run: (client: RcpClient, args: string[], s: Style) => Promise<Action>
+  run: (client: Client, args: string[], s: Style) => Promise<Action>
 }
 
 function integer (word: string, what: string): number {
@@ -74,15 +75,15 @@ const COMMANDS: ReplCommand[] = [
     names: ['ping'],
     min: 0,
     usage: 'ping',
-    run: async (c, _a, s) => { await c.request('PING'); return s.green('PONG') },
+    run: async (c, _a, s) => { await send(c, 'PING'); return s.green('PONG') },
   },
-  { names: ['info'], min: 0, usage: 'info', run: async (c) => pretty(await c.request('INFO')) },
+  { names: ['info'], min: 0, usage: 'info', run: async (c) => pretty(await send(c, 'INFO')) },
   {
     names: ['put-machine', 'pm'],
     min: 3,
     usage: 'put-machine <name> <version> <definition_json>',
     run: async (c, [name, version, ...definition], s) => {
-      const r = await c.request('PUT_MACHINE', { machine: name, version: integer(version, 'version'), definition: json(definition.join(' '), 'definition') })
+      const r = await send(c, 'PUT_MACHINE', { machine: name, version: integer(version, 'version'), definition: json(definition.join(' '), 'definition') })
       return `${r.created === false ? s.yellow('Exists') : s.green('Created')} ${s.cyan(name)} v${version} (checksum: ${String(r.stored_checksum)})`
     },
   },
@@ -90,7 +91,7 @@ const COMMANDS: ReplCommand[] = [
     names: ['get-machine', 'gm'],
     min: 2,
     usage: 'get-machine <name> <version>',
-    run: async (c, [name, version]) => pretty((await c.request('GET_MACHINE', { machine: name, version: integer(version, 'version') })).definition),
+    run: async (c, [name, version]) => pretty((await send(c, 'GET_MACHINE', { machine: name, version: integer(version, 'version') })).definition),
   },
   {
     names: ['list-machines', 'lm'],
@@ -106,7 +107,7 @@ const COMMANDS: ReplCommand[] = [
       const params: JsonObject = { machine, version: integer(version, 'version') }
       if (id !== undefined) params.instance_id = id
       if (ctx !== undefined) params.initial_ctx = json(ctx, 'ctx')
-      const r = await c.request('CREATE_INSTANCE', params)
+      const r = await send(c, 'CREATE_INSTANCE', params)
       return `${s.green('Created')} ${s.cyan(String(r.instance_id))} (state: ${s.yellow(String(r.state))}, offset: ${String(r.wal_offset)})`
     },
   },
@@ -115,7 +116,7 @@ const COMMANDS: ReplCommand[] = [
     min: 1,
     usage: 'get <instance_id>',
     run: async (c, [id], s) => {
-      const r = await c.request('GET_INSTANCE', { instance_id: id })
+      const r = await send(c, 'GET_INSTANCE', { instance_id: id })
       return `${s.cyan(String(r.machine))} v${String(r.version)}\n  State: ${s.yellow(String(r.state))}\n  Context: ${pretty(r.ctx)}`
     },
   },
@@ -127,7 +128,7 @@ const COMMANDS: ReplCommand[] = [
       const params: JsonObject = { limit: LIST_LIMIT }
       if (machine !== undefined) params.machine = machine
       if (state !== undefined) params.state = state
-      const r = await c.request('LIST_INSTANCES', params)
+      const r = await send(c, 'LIST_INSTANCES', params)
       return formatInstanceList(r, s, r.has_more === true ? `showing first ${LIST_LIMIT}` : null)
     },
   },
@@ -136,7 +137,7 @@ const COMMANDS: ReplCommand[] = [
     min: 1,
     usage: 'delete <instance_id>',
     run: async (c, [id], s) => {
-      await c.request('DELETE_INSTANCE', { instance_id: id })
+      await send(c, 'DELETE_INSTANCE', { instance_id: id })
       return `${s.green('Deleted')} ${s.cyan(id)}`
     },
   },
@@ -147,7 +148,7 @@ const COMMANDS: ReplCommand[] = [
     run: async (c, [id, event, payload], s) => {
       const params: JsonObject = { instance_id: id, event }
       if (payload !== undefined) params.payload = json(payload, 'payload')
-      const r = await c.request('APPLY_EVENT', params)
+      const r = await send(c, 'APPLY_EVENT', params)
       return `${s.cyan(event)} ${String(r.from_state)} → ${s.yellow(String(r.to_state))} (offset: ${String(r.wal_offset)})`
     },
   },
@@ -158,13 +159,13 @@ const COMMANDS: ReplCommand[] = [
     run: async (c, [from, limit], s) => {
       const params: JsonObject = { from_offset: from === undefined ? 0 : integer(from, 'from') }
       if (limit !== undefined) params.limit = integer(limit, 'limit')
-      const r = await c.request('WAL_READ', params)
+      const r = await send(c, 'WAL_READ', params)
       const records = Array.isArray(r.records) ? r.records as JsonObject[] : []
       if (records.length === 0) return s.yellow('No entries')
       return records.map(rec => `[${s.cyan(String(rec.sequence))}] ${s.yellow(String((rec.entry as JsonObject | undefined)?.type))}`).join('\n')
     },
   },
-  { names: ['wal-stats', 'ws'], min: 0, usage: 'wal-stats', run: async (c, _a, s) => formatWalStats(await c.request('WAL_STATS'), s) },
+  { names: ['wal-stats', 'ws'], min: 0, usage: 'wal-stats', run: async (c, _a, s) => formatWalStats(await send(c, 'WAL_STATS'), s) },
 ]
 
 const BY_NAME = new Map(COMMANDS.flatMap(cmd => cmd.names.map(name => [name, cmd] as const)))
@@ -190,10 +191,10 @@ function loadHistory (path: string): string[] {
   }
 }
 
-function reconnect (settings: Settings): Promise<RcpClient | 'timeout'> {
+function reconnect (settings: Settings): Promise<Client | 'timeout'> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), CONNECT_TIMEOUT_MS) })
-  const attempt = connect(settings.connection)
+  const attempt = connectClient(settings.connection)
   return Promise.race([attempt, timeout]).then((outcome) => {
     clearTimeout(timer)
     // a connection that arrives after the timeout is not used
@@ -211,7 +212,7 @@ export async function runRepl (settings: Settings, env = process.env): Promise<n
   const s = styleFor(process.stdout, env)
   out(s.bold(s.cyan('rstmdb CLI')))
   out(`Connecting to ${settings.address}...`)
-  let client = await connect(settings.connection)
+  let client = await connectClient(settings.connection)
   out(s.green('Connected!'))
 
   const path = historyPath(env)

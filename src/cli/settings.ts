@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs'
-import type { WireMode } from '../../protocol/codec.js'
 import { formatAddress, parseAddress } from '../../protocol/address.js'
-import type { ClientOptions, TlsOptions } from './client.js'
-import { ClientError, UsageError } from './errors.js'
+import { ClientError, type ClientOptions, type TlsOptions } from '../client/index.js'
+import { UsageError } from './errors.js'
 
 /** Global options and their env vars → how to connect and print (cli.md §1). */
+
+export const CONNECT_TIMEOUT_MS = 10_000
+const REQUEST_TIMEOUT_MS = 30_000
 
 export interface Settings {
   connection: ClientOptions
@@ -31,8 +33,9 @@ function readPem (path: string, option: string): Buffer {
   }
 }
 
-function wireMode (raw: string): WireMode {
-  if (raw === 'binary' || raw === 'jsonl') return raw
+function wireMode (raw: string): 'binary_json' | 'jsonl' {
+  if (raw === 'binary') return 'binary_json'
+  if (raw === 'jsonl') return raw
   throw new UsageError(`invalid value '${raw}' for --wire-mode: expected binary or jsonl`)
 }
 
@@ -67,11 +70,15 @@ export function resolveSettings (globals: Globals, env: Env): Settings {
 
   return {
     connection: {
-      host: address.host,
-      port: address.port,
+      servers: [formatAddress(address)],
       tls,
       token: text('token', 'RSTMDB_TOKEN'),
       wireMode: wireMode(text('wire-mode') ?? 'binary'),
+      clientName: 'rstmdb-cli',
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      // the REPL has its `reconnect` command, and a watch ends with the connection (cli.md §5, §7)
+      reconnect: false,
       trace: globals.verbose === true
         ? (direction, message) => { process.stderr.write(JSON.stringify({ [direction]: message }) + '\n') }
         : undefined,

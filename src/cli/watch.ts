@@ -1,6 +1,8 @@
 import type { JsonObject } from '../../protocol/entries.js'
+import type { OpInput } from '../../protocol/schemas/registry.js'
+import { ClientError } from '../client/index.js'
 import type { Invocation } from './args.js'
-import { connect } from './client.js'
+import { connectClient } from './connect.js'
 import type { Settings } from './settings.js'
 import { EXIT_FAILURE, EXIT_OK, writeLine } from './report.js'
 import { styleFor } from './style.js'
@@ -28,61 +30,46 @@ export async function runWatch (settings: Settings, inv: Invocation): Promise<nu
   const { op, params } = watchRequest(inv)
   const s = styleFor(process.stderr)
   const status = (line: string): void => writeLine(process.stderr, line)
-  const client = await connect(settings.connection)
+  const client = await connectClient(settings.connection)
+  const watch = op === 'WATCH_INSTANCE'
+    ? client.watchInstance(params as OpInput<'WATCH_INSTANCE'>)
+    : client.watchAll(params as OpInput<'WATCH_ALL'>)
 
-  return await new Promise<number>((resolve, reject) => {
-    let leaving = false
-    let subscriptionId: string | null = null
-
-    const leave = (code: number): void => {
-      leaving = true
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-      client.close().then(() => resolve(code), () => resolve(code))
+  let stopping = false
+  // UNWATCH; the loop below then ends, and BYE follows
+  const stop = (): void => {
+    if (stopping) return
+    stopping = true
+    status('\n' + s.dim('Stopping watch...'))
+    void watch.close()
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  try {
+    const result: JsonObject = await watch.subscribed
+    const sid = String(result.subscription_id)
+    if (op === 'WATCH_INSTANCE') {
+      status(`${s.green('Watching')} instance ${s.cyan(String(params.instance_id))} (sub_id: ${sid}, state: ${s.yellow(String(result.current_state))}, wal_offset: ${String(result.current_wal_offset)})`)
+    } else {
+      status(`${s.green('Watching')} all events (sub_id: ${sid}, wal_offset: ${String(result.wal_offset)})`)
     }
-
-    function stop (): void {
-      if (leaving) return
-      status('\n' + s.dim('Stopping watch...'))
-      leaving = true
-      const unwatch = subscriptionId === null
-        ? Promise.resolve()
-        : client.request('UNWATCH', { subscription_id: subscriptionId }).then(() => {}, () => {})
-      void unwatch.then(() => leave(EXIT_OK))
-    }
-
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
-    client.onClose(() => {
-      if (leaving) return
-      leaving = true
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
+    status(s.dim('Press Ctrl+C to stop...'))
+    for await (const event of watch) process.stdout.write(JSON.stringify(event) + '\n')
+    return EXIT_OK
+  } catch (err) {
+    if (stopping) return EXIT_OK
+    if (!(err instanceof ClientError)) throw err
+    if (err.code === 'SUBSCRIPTION_ENDED') {
+      status(`${s.yellow('Subscription ended')} (${String(err.details.reason)}); resume with --from-offset ${String(err.details.resume_from_offset)}`)
+    } else if (err.code === 'CONNECTION_FAILED') {
       status(s.red('Connection closed'))
-      resolve(EXIT_FAILURE)
-    })
-
-    client.watch(op, params, {
-      event: (message) => { process.stdout.write(JSON.stringify(message) + '\n') },
-      end: (message) => {
-        if (leaving) return
-        status(`${s.yellow('Subscription ended')} (${String(message.reason)}); resume with --from-offset ${String(message.resume_from_offset)}`)
-        leave(EXIT_FAILURE)
-      },
-    }).then((result) => {
-      subscriptionId = String(result.subscription_id)
-      if (op === 'WATCH_INSTANCE') {
-        status(`${s.green('Watching')} instance ${s.cyan(String(params.instance_id))} (sub_id: ${subscriptionId}, state: ${s.yellow(String(result.current_state))}, wal_offset: ${String(result.current_wal_offset)})`)
-      } else {
-        status(`${s.green('Watching')} all events (sub_id: ${subscriptionId}, wal_offset: ${String(result.wal_offset)})`)
-      }
-      status(s.dim('Press Ctrl+C to stop...'))
-    }, (err) => {
-      if (leaving) return
-      leaving = true
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-      client.close().then(() => reject(err), () => reject(err))
-    })
-  })
+    } else {
+      throw err
+    }
+    return EXIT_FAILURE
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    await client.close()
+  }
 }

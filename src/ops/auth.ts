@@ -1,10 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
+import { hashToken } from '../../protocol/auth.js'
 import { RcpError } from '../../protocol/errors.js'
-
-/** Lowercase hex SHA-256 of the UTF-8 token: what `rstmdb-cli hash-token` prints and config stores. */
-export function hashToken (token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex')
-}
 
 export interface TokenChecker {
   /** true when hashes are configured: AUTH then checks them even if auth is not required */
@@ -18,7 +14,7 @@ export interface TokenChecker {
 export function createTokenChecker (tokenHashes: readonly string[], required: boolean): TokenChecker {
   const hashes = tokenHashes.map(h => Buffer.from(h.toLowerCase(), 'hex'))
   function known (token: string): boolean {
-    const digest = createHash('sha256').update(token, 'utf8').digest()
+    const digest = Buffer.from(hashToken(token), 'hex')
     let found = false
     // every hash is compared, whatever matched, so timing says nothing about which one did
     for (const h of hashes) if (timingSafeEqual(digest, h)) found = true

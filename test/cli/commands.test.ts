@@ -1,7 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { ORDER_DEFINITION, runCli, startServer, tempDir } from './helpers.js'
+import { startServer } from '../support/server.js'
+import { tempDir } from '../support/temp-dir.js'
+import { ORDER_DEFINITION, runCli } from './helpers.js'
 
 // Every one-shot command, human output (cli.md §3) and --json output (§4), against one server.
 
@@ -53,7 +55,7 @@ t.test('machines', async t => {
     { machine: 'order', version: 1, stored_checksum: checksum, created: false })
 
   // @file form of <DEFINITION>
-  const dir = tempDir()
+  const dir = tempDir(t)
   const file = path.join(dir, 'v2.json')
   fs.writeFileSync(file, JSON.stringify({ states: ['a', 'b'], initial: 'a', transitions: [{ from: 'a', event: 'GO', to: 'b' }] }))
   t.match(await json('put-machine', '-n', 'order', '-v', '2', '@' + file), { machine: 'order', version: 2, created: true })

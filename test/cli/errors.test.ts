@@ -2,13 +2,16 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import t from 'tap'
-import { hashToken } from '../../src/ops/auth.js'
-import { ok, runCli, startFakeServer, startServer, tempDir } from './helpers.js'
+import { hashToken } from '../../protocol/auth.js'
+import { ok, startFakeServer } from '../support/fake-server.js'
+import { startServer } from '../support/server.js'
+import { tempDir } from '../support/temp-dir.js'
+import { runCli } from './helpers.js'
 
 // Every failure: one line with the cause, the documented exit code (cli.md §4, §6), never a stack trace.
 
 const TOKEN = 's3cret'
-const server = await startServer(t, { RSTMDB_AUTH_REQUIRED: 'true', RSTMDB_AUTH_TOKEN_HASH: hashToken(TOKEN) })
+const server = await startServer(t, { env: { RSTMDB_AUTH_REQUIRED: 'true', RSTMDB_AUTH_TOKEN_HASH: hashToken(TOKEN) } })
 const env = { RSTMDB_SERVER: server.address, RSTMDB_TOKEN: TOKEN }
 
 function noStack (t: { notMatch: (found: string, pattern: RegExp, message: string) => unknown }, stderr: string): void {
@@ -84,11 +87,11 @@ t.test('bad JSON argument or unreadable file: exit 1 before connecting', async t
   const payload = await runCli(['-s', server, 'apply-event', '-i', 'x', '-e', 'E', '-p', '{a}'])
   t.equal(payload.code, 1)
   t.match(payload.stderr, /^Error: invalid JSON in --payload: /)
-  const missing = path.join(tempDir(), 'missing.json')
+  const missing = path.join(tempDir(t), 'missing.json')
   const file = await runCli(['-s', server, 'put-machine', '-n', 'm', '-v', '1', '@' + missing])
   t.equal(file.code, 1)
   t.equal(file.stderr, `Error: cannot read <DEFINITION> file ${missing}: ENOENT\n`)
-  const garbage = path.join(tempDir(), 'bad.json')
+  const garbage = path.join(tempDir(t), 'bad.json')
   fs.writeFileSync(garbage, '{oops')
   const bad = await runCli(['-s', server, 'create-instance', '-m', 'm', '-V', '1', '--ctx', '@' + garbage])
   t.equal(bad.code, 1)
@@ -134,7 +137,7 @@ t.test('TLS option errors', async t => {
   const k = await runCli(['ping'], { env: { RSTMDB_CLIENT_KEY: 'k.pem' } })
   t.equal(k.code, 1)
   t.equal(k.stderr, 'Error: --client-cert and --client-key must be used together\n')
-  const ca = await runCli(['--ca-cert', path.join(tempDir(), 'none.pem'), 'ping'])
+  const ca = await runCli(['--ca-cert', path.join(tempDir(t), 'none.pem'), 'ping'])
   t.equal(ca.code, 1)
   t.match(ca.stderr, /^Error: cannot read --ca-cert .*none\.pem: ENOENT/)
 })

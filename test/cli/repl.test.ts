@@ -2,7 +2,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { completeCommand } from '../../src/cli/repl.js'
-import { finished, ORDER_DEFINITION, runCli, spawnCli, startServer, tempDir, waitForOutput } from './helpers.js'
+import { startServer } from '../support/server.js'
+import { tempDir } from '../support/temp-dir.js'
+import { finished, ORDER_DEFINITION, runCli, spawnCli, waitForOutput } from './helpers.js'
 
 // The REPL (cli.md §7) driven through its stdin.
 
@@ -10,7 +12,7 @@ const server = await startServer(t)
 const env = { RSTMDB_SERVER: server.address }
 
 t.test('a session through a pipe', async t => {
-  const home = tempDir('rstmdb-cli-home-')
+  const home = tempDir(t, 'rstmdb-cli-home-')
   fs.writeFileSync(path.join(home, '.rstmdb_history'), 'old-command\n')
   const lines = [
     'help',
@@ -72,7 +74,7 @@ t.test('a session through a pipe', async t => {
 })
 
 t.test('Ctrl+C continues, end of input is Ctrl+D', async t => {
-  const cwd = tempDir()
+  const cwd = tempDir(t)
   // without HOME the history lives in the working directory
   const repl = spawnCli([], { env: { ...env, HOME: '' }, cwd })
   await waitForOutput(repl, 'stdout', /rstmdb> $/)

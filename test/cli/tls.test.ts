@@ -1,20 +1,26 @@
 import t from 'tap'
-import { makeCerts, runCli, startServer } from './helpers.js'
+import { startServer } from '../support/server.js'
+import { makeCerts } from '../support/certs.js'
+import { runCli } from './helpers.js'
 
 // --tls, --ca-cert, -k, --server-name and mTLS against a real TLS server (cli.md §1).
 
 const certs = makeCerts()
 const tlsServer = await startServer(t, {
-  RSTMDB_TLS_ENABLED: 'true',
-  RSTMDB_TLS_CERT: certs.serverCert,
-  RSTMDB_TLS_KEY: certs.serverKey,
+  env: {
+    RSTMDB_TLS_ENABLED: 'true',
+    RSTMDB_TLS_CERT: certs.serverCert,
+    RSTMDB_TLS_KEY: certs.serverKey,
+  },
 })
 const mtlsServer = await startServer(t, {
-  RSTMDB_TLS_ENABLED: 'true',
-  RSTMDB_TLS_CERT: certs.serverCert,
-  RSTMDB_TLS_KEY: certs.serverKey,
-  RSTMDB_TLS_REQUIRE_CLIENT_CERT: 'true',
-  RSTMDB_TLS_CLIENT_CA: certs.ca,
+  env: {
+    RSTMDB_TLS_ENABLED: 'true',
+    RSTMDB_TLS_CERT: certs.serverCert,
+    RSTMDB_TLS_KEY: certs.serverKey,
+    RSTMDB_TLS_REQUIRE_CLIENT_CERT: 'true',
+    RSTMDB_TLS_CLIENT_CA: certs.ca,
+  },
 })
 
 t.test('server certificate checks', async t => {
@@ -23,7 +29,7 @@ t.test('server certificate checks', async t => {
   t.equal(trusted.code, 0, trusted.stderr)
   t.equal(trusted.stdout, 'PONG\n', '--ca-cert turns TLS on and verifies 127.0.0.1 against the IP SAN')
 
-  const byName = await runCli(['-s', `localhost:${tlsServer.port}`, '--tls', 'ping'], { env: { RSTMDB_CA_CERT: certs.ca } })
+  const byName = await runCli(['-s', `localhost:${tlsServer.rcpPort}`, '--tls', 'ping'], { env: { RSTMDB_CA_CERT: certs.ca } })
   t.equal(byName.stdout, 'PONG\n', 'host name and RSTMDB_CA_CERT')
 
   const sni = await runCli([...s, '--ca-cert', certs.ca, '--server-name', 'localhost', 'ping'])

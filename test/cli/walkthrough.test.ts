@@ -1,5 +1,6 @@
 import t from 'tap'
-import { finished, ORDER_DEFINITION, runCli, spawnCli, startServer, waitForOutput } from './helpers.js'
+import { startServer } from '../support/server.js'
+import { finished, ORDER_DEFINITION, runCli, spawnCli, waitForOutput } from './helpers.js'
 
 // The README walkthrough of issue 5, verbatim, against a fresh server.
 

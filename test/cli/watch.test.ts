@@ -1,5 +1,7 @@
 import t from 'tap'
-import { finished, ok, ORDER_DEFINITION, runCli, spawnCli, startFakeServer, startServer, waitForOutput } from './helpers.js'
+import { ok, startFakeServer } from '../support/fake-server.js'
+import { startServer } from '../support/server.js'
+import { finished, ORDER_DEFINITION, runCli, spawnCli, waitForOutput } from './helpers.js'
 
 // watch-instance / watch-all (cli.md §5): events on stdout, status on stderr, exit codes.
 

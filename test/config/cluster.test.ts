@@ -2,7 +2,8 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { describeConfig, loadConfig, type Config } from '../../src/config.js'
-import { CERT, configErrorOf, KEY, tempDir, writeIn } from './helpers.js'
+import { tempDir } from '../support/temp-dir.js'
+import { CERT, configErrorOf, KEY, writeIn } from './helpers.js'
 
 function load (env: Record<string, string>, cwd = '/srv/rstmdb'): Config {
   return loadConfig({ env, cwd })

@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError } from '../../src/config.js'
 
@@ -31,17 +29,6 @@ gH+D32Gqpi3mIJFdGX5Cp82rlxmhRANCAAR4qSWQzV+umd1RhBw2XqpbhEeLDETB
 JdXWH/TwSr/ulbdb6QxcqwmmzYNU6ROQOUbNh7HwzjRuuT3TuVvkPzGs
 -----END PRIVATE KEY-----
 `
-
-export function hashOf (token: string): string {
-  return createHash('sha256').update(token).digest('hex')
-}
-
-/** A fresh directory under the OS temp dir, removed when the test ends. */
-export function tempDir (t: { teardown: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'rstmdb-config-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
 
 export function writeIn (dir: string, name: string, text: string): string {
   const file = join(dir, name)

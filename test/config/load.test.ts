@@ -3,7 +3,8 @@ import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import t from 'tap'
 import { loadConfig, type Config } from '../../src/config.js'
-import { configErrorOf, tempDir, writeIn } from './helpers.js'
+import { tempDir } from '../support/temp-dir.js'
+import { configErrorOf, writeIn } from './helpers.js'
 
 const CWD = '/srv/rstmdb'
 

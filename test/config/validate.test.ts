@@ -3,11 +3,13 @@ import t from 'tap'
 import {
   describeConfig, formatAddress, formatFsyncPolicy, loadConfig, type Config
 } from '../../src/config.js'
-import { CERT, configErrorOf, hashOf, KEY, OTHER_KEY, tempDir, writeIn } from './helpers.js'
+import { hashToken } from '../../protocol/auth.js'
+import { tempDir } from '../support/temp-dir.js'
+import { CERT, configErrorOf, KEY, OTHER_KEY, writeIn } from './helpers.js'
 
-const A = hashOf('token-a')
-const B = hashOf('token-b')
-const C = hashOf('token-c')
+const A = hashToken('token-a')
+const B = hashToken('token-b')
+const C = hashToken('token-c')
 const USAGE = 'expected a 64-character hex SHA-256 hash (see `rstmdb-cli hash-token`)'
 
 function load (env: Record<string, string>, cwd = '/srv/rstmdb'): Config {

@@ -1,10 +1,10 @@
 import type { Page } from 'playwright-core'
 import { call, startGateway, type Gateway } from '../http/helpers.js'
 import type { StartOptions } from '../support/server.js'
-import { ORDER as ORDER_DEFINITION } from '../engine/helpers.js'
+import { ORDER as ORDER_DEFINITION } from '../support/machines.js'
 
 export { call, stopGateway, type Gateway } from '../http/helpers.js'
-/** pending → paid (guarded), paid → shipped, pending|paid → cancelled */
+/** pending → paid (guarded), pending|paid → cancelled, paid → shipped, and NOTE back to pending */
 export { ORDER_DEFINITION }
 
 /** The real server with its gateway (and so the console) on ephemeral loopback ports. */

@@ -30,7 +30,7 @@ t.test('create an instance, apply an event by its button, see it live on a secon
   await list.locator('.live-live').waitFor()
   await list.locator('tr[data-id="order-7"]').waitFor()
 
-  t.same(await page.locator('.transition-buttons button').evaluateAll((els) => els.map((el) => el.getAttribute('data-event'))), ['PAY', 'CANCEL'], 'the events pending accepts, in definition order')
+  t.same(await page.locator('.transition-buttons button').evaluateAll((els) => els.map((el) => el.getAttribute('data-event'))), ['PAY', 'CANCEL', 'NOTE'], 'the events pending accepts, in definition order')
   await page.locator('button[data-event="PAY"]').click()
   await page.getByLabel('Payload (merged into ctx)').fill('{ "paid_with": "card" }')
   await page.getByRole('button', { name: 'Apply PAY' }).click()

@@ -1,16 +1,14 @@
 import t from 'tap'
 import { openBrowser } from '../support/browser.js'
-import { freePort, tempDir, removeDir } from '../support/server.js'
+import { freePort } from '../support/server.js'
+import { tempDir } from '../support/temp-dir.js'
 import { call, seed, startConsole, type Gateway } from './helpers.js'
 
 /** The same data directory and ports, so the page finds "its" server again. */
-const dataDir = tempDir()
+const dataDir = tempDir(t)
 const ports = { RSTMDB_BIND: `127.0.0.1:${await freePort()}`, RSTMDB_HTTP_BIND: `127.0.0.1:${await freePort()}` }
 let server: Gateway = await startConsole({ dataDir, env: ports })
-t.teardown(async () => {
-  await server.stop()
-  removeDir(dataDir)
-})
+t.teardown(async () => { await server.stop() })
 await seed(server.base, 'shop', 'steady')
 
 t.test('a server that goes away: the page says reconnecting, then catches up from the last offset it saw', async t => {

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { canonicalJson } from '../../protocol/canonical.js'
-import { harness, ORDER } from './helpers.js'
+import { ORDER } from '../support/machines.js'
+import { harness } from './helpers.js'
 
 const VECTOR = { states: ['pending', 'paid'], initial: 'pending', transitions: [{ from: 'pending', event: 'PAY', to: 'paid' }] }
 const VECTOR_SUM = 'e26bd76d2d47a0e33a2aa0515665f980072d3734d466edfbee31be3c6c311446'

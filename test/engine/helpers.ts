@@ -2,6 +2,7 @@ import type { JsonObject, WalEntry } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
 import { createEngine } from '../../src/engine/index.js'
 import type { Engine, EngineOptions, WriteOp } from '../../src/engine/types.js'
+import { ORDER } from '../support/machines.js'
 
 /** An engine with a fake clock and a log standing in for the WAL: sequences are assigned here. */
 export interface Harness {
@@ -53,15 +54,6 @@ export function harness (options: Partial<EngineOptions> = {}): Harness {
   }
 }
 
-export const ORDER = {
-  states: ['pending', 'paid', 'shipped', 'cancelled'],
-  initial: 'pending',
-  transitions: [
-    { from: 'pending', event: 'PAY', to: 'paid', guard: 'ctx.amount > 0' },
-    { from: 'paid', event: 'SHIP', to: 'shipped' },
-    { from: ['pending', 'paid'], event: 'CANCEL', to: 'cancelled' },
-  ],
-}
 
 /** A harness with machine order v1 registered. */
 export function withOrder (options: Partial<EngineOptions> = {}): Harness {

@@ -3,7 +3,8 @@ import type { JsonObject } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
 import { createEngine } from '../../src/engine/index.js'
 import type { Engine, SnapshotLine } from '../../src/engine/types.js'
-import { harness, ORDER, prng, type Harness } from './helpers.js'
+import { ORDER } from '../support/machines.js'
+import { harness, prng, type Harness } from './helpers.js'
 
 /** Drives a harness with a seeded random workload of every write op, errors included. */
 function workload (h: Harness, seed: number, steps: number): void {

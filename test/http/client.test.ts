@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import openapiTS, { astToString } from 'openapi-typescript'
 import t from 'tap'
 import ts from 'typescript'
+import { tempDir } from '../support/temp-dir.js'
 import { ORDER_MACHINE, startGateway, stopGateway } from './helpers.js'
 
 /**
@@ -53,8 +53,7 @@ export async function run (baseUrl: string): Promise<Record<string, unknown>> {
 `
 
 t.test('a generated client drives the whole lifecycle', async t => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'rstmdb-client-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'rstmdb-client-')
   const ast = await openapiTS(JSON.parse(readFileSync(COMMITTED, 'utf8')))
   writeFileSync(path.join(dir, 'schema.d.mts'), astToString(ast))
   const source = path.join(dir, 'lifecycle.mts')

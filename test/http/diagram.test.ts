@@ -1,5 +1,5 @@
 import t from 'tap'
-import { connect } from '../support/rcp-client.js'
+import { clientFor, loose, rejected } from '../support/client.js'
 import { ODD_NAMES } from '../diagram/helpers.js'
 import { call, isProblem, putOrderMachine, startGateway, stopGateway } from './helpers.js'
 
@@ -81,18 +81,13 @@ t.test('odd names through the route: escaped in every format, the path and query
 })
 
 t.test('RCP GET_DIAGRAM answers what REST serves', async t => {
-  const c = await connect({ port: server.rcpPort, hello: true })
-  t.teardown(() => c.close())
-  const answer = await c.request('GET_DIAGRAM', { machine: 'order', format: 'dot', highlight: 'paid' })
-  t.equal(answer.status, 'ok')
+  const c = loose(await clientFor(t, server))
+  const result = await c.request('GET_DIAGRAM', { machine: 'order', format: 'dot', highlight: 'paid' })
   const machine = await call(base, 'GET', '/v1/machines/order/versions/1')
-  t.same(Object.keys(answer.result).sort(), ['checksum', 'content', 'format', 'machine', 'version'])
-  t.match(answer.result, { format: 'dot', machine: 'order', version: 1, checksum: machine.body.checksum })
-  t.equal(answer.result.content, (await call(base, 'GET', `${DIAGRAM}?format=dot&highlight=paid`)).text)
-  const svg = await c.request('GET_DIAGRAM', { machine: 'order' })
-  t.equal(svg.result.format, 'svg', 'svg by default')
-  const bad = await c.request('GET_DIAGRAM', { machine: 'order', highlight: 'nope' })
-  t.match(bad.error, { code: 'BAD_REQUEST', details: { field: 'highlight' } })
-  const missing = await c.request('GET_DIAGRAM', { machine: 'order', version: 7 })
-  t.equal(missing.error.code, 'MACHINE_NOT_FOUND')
+  t.same(Object.keys(result).sort(), ['checksum', 'content', 'format', 'machine', 'version'])
+  t.match(result, { format: 'dot', machine: 'order', version: 1, checksum: machine.body.checksum })
+  t.equal(result.content, (await call(base, 'GET', `${DIAGRAM}?format=dot&highlight=paid`)).text)
+  t.equal((await c.request('GET_DIAGRAM', { machine: 'order' })).format, 'svg', 'svg by default')
+  t.match(await rejected(c.request('GET_DIAGRAM', { machine: 'order', highlight: 'nope' })), { code: 'BAD_REQUEST', details: { field: 'highlight' } })
+  t.equal((await rejected(c.request('GET_DIAGRAM', { machine: 'order', version: 7 }))).code, 'MACHINE_NOT_FOUND')
 })

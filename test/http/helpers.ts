@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto'
 import WebSocket from 'ws'
-import { removeDir, startServer, type RunningServer, type StartOptions } from '../support/server.js'
-
-import { ORDER_MACHINE } from '../support/rcp-client.js'
+import { hashToken } from '../../protocol/auth.js'
+import { FULFILMENT_ORDER as ORDER_MACHINE } from '../support/machines.js'
+import { launchServer, removeDir, type RunningServer, type StartOptions } from '../support/server.js'
 
 export { ORDER_MACHINE }
 
 export const TOKEN = 'http-test-token'
-export const TOKEN_HASH = createHash('sha256').update(TOKEN).digest('hex')
+export const TOKEN_HASH = hashToken(TOKEN)
 
 export interface Gateway extends RunningServer {
   base: string
@@ -16,7 +15,7 @@ export interface Gateway extends RunningServer {
 
 /** The real server with the gateway on an ephemeral loopback port. */
 export async function startGateway (opts: StartOptions = {}): Promise<Gateway> {
-  const server = await startServer({ ...opts, env: { RSTMDB_HTTP_ENABLED: 'true', ...opts.env } })
+  const server = await launchServer({ ...opts, env: { RSTMDB_HTTP_ENABLED: 'true', ...opts.env } })
   if (server.httpPort === null) throw new Error('gateway did not report its address')
   return { ...server, base: `http://127.0.0.1:${server.httpPort}`, wsBase: `ws://127.0.0.1:${server.httpPort}` }
 }

@@ -11,7 +11,8 @@ import { openDatabase } from '../../src/ops/index.js'
 import { createTokenChecker } from '../../src/ops/auth.js'
 import { createMetrics } from '../../src/metrics.js'
 import { startHttpServer } from '../../routes/server.js'
-import { freePort, MAIN, removeDir, tempDir } from '../support/server.js'
+import { freePort, MAIN } from '../support/server.js'
+import { tempDir } from '../support/temp-dir.js'
 import { call } from './helpers.js'
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
@@ -40,7 +41,7 @@ function writeLargeWal (dataDir: string, instances: number): void {
 }
 
 t.test('while storage recovers only health, readiness, metrics and the document answer', async t => {
-  const dataDir = tempDir()
+  const dataDir = tempDir(t)
   writeLargeWal(dataDir, 100_000)
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
@@ -50,7 +51,6 @@ t.test('while storage recovers only health, readiness, metrics and the document 
   })
   t.teardown(() => {
     child.kill('SIGKILL')
-    removeDir(dataDir)
   })
 
   let healthy = false
@@ -78,7 +78,7 @@ t.test('while storage recovers only health, readiness, metrics and the document 
 })
 
 t.test('WebSocket pings keep answering clients and cut off silent ones', async t => {
-  const dataDir = tempDir()
+  const dataDir = tempDir(t)
   const logger = pino({ level: 'silent' })
   const db = await openDatabase({ storage: { ...DEFAULT_STORAGE, data_dir: dataDir }, compaction: { ...DEFAULT_COMPACTION, enabled: false } })
   const metrics = createMetrics()
@@ -100,7 +100,6 @@ t.test('WebSocket pings keep answering clients and cut off silent ones', async t
   t.teardown(async () => {
     await gateway.close()
     await db.close()
-    removeDir(dataDir)
   })
   const url = `ws://127.0.0.1:${gateway.address.port}/v1/watch?control=true`
   const open = (autoPong: boolean): Promise<WebSocket> => new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { connect } from '../support/rcp-client.js'
+import { Client } from 'rstmdb'
 import { freePort } from '../support/server.js'
 import { TOKEN, TOKEN_HASH, call, putOrderMachine, startGateway, stopGateway } from './helpers.js'
 
@@ -18,8 +18,8 @@ t.test('metrics move with traffic on both faces', async t => {
   await putOrderMachine(base)
   await call(base, 'POST', '/v1/instances', { json: { machine: 'order', version: 1, instance_id: 'm-1' } })
   await call(base, 'POST', '/v1/instances/m-1/events', { json: { event: 'DELIVER' } })
-  const rcp = await connect({ port: server.rcpPort })
-  await rcp.request('APPLY_EVENT', { instance_id: 'm-1', event: 'PAY' })
+  const rcp = await Client.connect({ servers: [server.address] })
+  await rcp.applyEvent({ instance_id: 'm-1', event: 'PAY' })
   const after = (await call(base, 'GET', '/metrics')).text
   t.equal(metric(after, 'rstmdb_requests_total', '{face="http",op="CREATE_INSTANCE",status="ok"}'), 1)
   t.equal(metric(after, 'rstmdb_requests_total', '{face="http",op="APPLY_EVENT",status="error"}'), 1)
@@ -38,8 +38,7 @@ t.test('metrics move with traffic on both faces', async t => {
   for (const name of ['rstmdb_wal_writes_total', 'rstmdb_wal_reads_total', 'rstmdb_wal_bytes_read_total', 'rstmdb_events_forwarded_total']) {
     t.ok(Number.isFinite(metric(after, name)), name)
   }
-  rcp.close()
-  await rcp.closed
+  await rcp.close()
 })
 
 t.test('dedicated metrics listener, with and without auth', async t => {

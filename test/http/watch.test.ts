@@ -1,5 +1,6 @@
 import t from 'tap'
-import { connect } from '../support/rcp-client.js'
+import { Client } from 'rstmdb'
+import { collect } from '../support/client.js'
 import { call, openWatch, putOrderMachine, refusedUpgrade, startGateway, stopGateway } from './helpers.js'
 
 const server = await startGateway()
@@ -127,8 +128,10 @@ t.test('hostile messages: errors in the RCP envelope, the socket survives', asyn
 t.test('replay then live with concurrent REST and RCP writers: no gap, no duplicate', async t => {
   const ids = ['r-1', 'r-2', 'r-3']
   for (const id of ids) await create(id)
-  const rcp = await connect({ port: server.rcpPort, mode: 'jsonl' })
-  const rcpWatch = await rcp.request('WATCH_ALL', { machines: ['order'], events: ['CANCEL', 'PAY'], include_ctx: false })
+  const rcp = await Client.connect({ servers: [server.address], wireMode: 'jsonl' })
+  const rcpWatch = rcp.watchAll({ machines: ['order'], events: ['CANCEL', 'PAY'], include_ctx: false })
+  await rcpWatch.subscribed
+  const rcpEvents = collect(rcpWatch)
   const before = await call(base, 'GET', '/v1/wal/stats')
   const fromOffset = before.body.latest_offset as number
   // some history to replay, then writers racing the subscribe
@@ -137,8 +140,8 @@ t.test('replay then live with concurrent REST and RCP writers: no gap, no duplic
     (async () => { for (let i = 0; i < 20; i++) await call(base, 'POST', '/v1/instances', { json: { machine: 'order', version: 1 } }).then(r => apply(r.body.instance_id, i % 2 === 0 ? 'PAY' : 'CANCEL')) })(),
     (async () => {
       for (let i = 0; i < 20; i++) {
-        const c = await rcp.request('CREATE_INSTANCE', { machine: 'order', version: 1 })
-        await rcp.request('APPLY_EVENT', { instance_id: c.result.instance_id, event: 'PAY' })
+        const c = await rcp.createInstance({ machine: 'order', version: 1 })
+        await rcp.applyEvent({ instance_id: c.instance_id, event: 'PAY' })
       }
     })(),
   ])
@@ -151,14 +154,14 @@ t.test('replay then live with concurrent REST and RCP writers: no gap, no duplic
     .map((r: any) => r.sequence)
   const last = expected[expected.length - 1]
   await client.waitFor(m => m.type === 'event' && m.wal_offset === last)
-  await rcp.waitFor(m => m.type === 'event' && m.wal_offset === last)
+  await rcpEvents.until(e => e.wal_offset === last)
   const got = client.events().map(e => e.wal_offset)
   t.same(got, expected, 'every event once, in order')
   t.equal(expected.length, 43)
-  const rcpGot = rcp.events(rcpWatch.result.subscription_id).map(e => e.wal_offset)
+  const rcpGot = rcpEvents.events.map(e => e.wal_offset)
   t.same(got.filter((o: number) => rcpGot.includes(o)), rcpGot, 'the RCP watcher saw the same offsets')
   client.ws.close()
-  rcp.close()
+  await rcp.close()
   await client.closed
 })
 

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import type { JsonObject } from '../../protocol/entries.js'
-import { call, openDb, tempDir } from './helpers.js'
+import { tempDir } from '../support/temp-dir.js'
+import { call, openDb } from './helpers.js'
 
 const CHILD = fileURLToPath(new URL('./fixtures/crash-child.js', import.meta.url))
 const CYCLES = 26
@@ -38,7 +39,7 @@ function runChild (dir: string, policy: string, childSeed: number, delayMs: numb
 }
 
 t.test(`SIGKILL at random moments, ${CYCLES} cycles across every_write and every_n`, { timeout: 120_000 }, async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   // instance id → last acknowledged write (state, ctx, wal offset) and whether a later write was in flight
   const acked = new Map<string, { state: string, ctx: JsonObject | undefined, wal: number, inFlight: JsonObject | null }>()
   const creates: Array<{ id: string, key: string, wal: number }> = []

@@ -1,9 +1,11 @@
 import t from 'tap'
 import type { OpName } from '../../protocol/schemas.js'
-import { call, openDb, ORDER, tempDir } from './helpers.js'
+import { ORDER } from '../support/machines.js'
+import { tempDir } from '../support/temp-dir.js'
+import { call, openDb } from './helpers.js'
 
 t.test('data ops over the dispatcher', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const db = await openDb(dir)
   t.teardown(() => db.close())
   const d = db
@@ -82,7 +84,7 @@ t.test('data ops over the dispatcher', async (t) => {
 })
 
 t.test('compaction then restart gives identical state; WAL_READ after compaction', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const opts = { segmentSizeBytes: 2048 }
   const db = await openDb(dir, opts)
   const d = db

@@ -2,7 +2,9 @@ import fs from 'node:fs'
 import t from 'tap'
 import { nodeFileLayer } from '../../storage/index.js'
 import type { FileLayer } from '../../storage/index.js'
-import { call, openDb, ORDER, tempDir } from './helpers.js'
+import { ORDER } from '../support/machines.js'
+import { tempDir } from '../support/temp-dir.js'
+import { call, openDb } from './helpers.js'
 
 function faultyFiles (): { files: FileLayer, fail: { write: boolean, sync: boolean, partial: boolean } } {
   const fail = { write: false, sync: false, partial: false }
@@ -27,7 +29,7 @@ function faultyFiles (): { files: FileLayer, fail: { write: boolean, sync: boole
 
 for (const kind of ['write', 'partial', 'sync'] as const) {
   t.test(`injected ${kind} failure → WAL_IO_ERROR, no ack, writes refused, reads served, restart recovers`, async (t) => {
-    const dir = tempDir()
+    const dir = tempDir(t)
     const { files, fail } = faultyFiles()
     const db = await openDb(dir, { files })
     await db.dispatch('PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })

@@ -1,17 +1,8 @@
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../../src/config/schema.js'
 import { openDatabase } from '../../src/ops/index.js'
 import type { Database, DatabaseOptions } from '../../src/ops/index.js'
 import type { JsonObject } from '../../protocol/entries.js'
 import type { OpName } from '../../protocol/schemas.js'
-
-export function tempDir (): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'rstmdb-ops-'))
-}
-
-export { ORDER } from '../support/machines.js'
 
 export async function openDb (dataDir: string, extra: Partial<DatabaseOptions> & { storage?: Partial<DatabaseOptions['storage']>, compaction?: Partial<DatabaseOptions['compaction']> } = {}): Promise<Database> {
   return await openDatabase({

@@ -2,10 +2,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { readFullSnapshot } from '../../storage/index.js'
-import { call, openDb, ORDER, tempDir } from './helpers.js'
+import { ORDER } from '../support/machines.js'
+import { tempDir } from '../support/temp-dir.js'
+import { call, openDb } from './helpers.js'
 
 t.test('a truncated newest snapshot falls back to the older one', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const db = await openDb(dir, { segmentSizeBytes: 1024 })
   await db.dispatch('PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
   for (let i = 0; i < 20; i++) await db.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: `a-${i}` })
@@ -29,7 +31,7 @@ t.test('a truncated newest snapshot falls back to the older one', async (t) => {
 })
 
 t.test('per-instance snapshots: checksummed file, previous one replaced, deleted instance pruned', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const db = await openDb(dir)
   t.teardown(() => db.close())
   await db.dispatch('PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
@@ -49,7 +51,7 @@ t.test('per-instance snapshots: checksummed file, previous one replaced, deleted
 })
 
 t.test('automatic compaction by events threshold', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const db = await openDb(dir, { segmentSizeBytes: 1024, compaction: { enabled: true, events_threshold: 30, size_threshold_mb: 0, min_interval_secs: 0 } })
   t.teardown(() => db.close())
   await db.dispatch('PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
@@ -60,7 +62,7 @@ t.test('automatic compaction by events threshold', async (t) => {
 })
 
 t.test('a catch-up subscription that has not read yet holds back segment deletion', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const db = await openDb(dir, { segmentSizeBytes: 512 })
   t.teardown(() => db.close())
   await db.dispatch('PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })

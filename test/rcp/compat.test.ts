@@ -1,8 +1,10 @@
 import t, { type Test } from 'tap'
-import { createHash } from 'node:crypto'
+import { hashToken } from '../../protocol/auth.js'
 import { crc32c } from '../../protocol/crc32c.js'
-import type { TestClient } from '../support/rcp-client.js'
-import { clientFor, errorOf, ORDER, rawConnect, resultOf, serverFor, within } from './helpers.js'
+import { ORDER } from '../support/machines.js'
+import { rawClientFor, rawConnect, type RawClient } from '../support/raw-client.js'
+import { startServer } from '../support/server.js'
+import { errorOf, resultOf, within } from './helpers.js'
 
 /**
  * Wire compatibility with the official SDKs (Rust client/CLI, Python, JS, Java, .NET):
@@ -10,7 +12,7 @@ import { clientFor, errorOf, ORDER, rawConnect, resultOf, serverFor, within } fr
  * answer against what that SDK parses (field presence, JSON types, message order).
  */
 
-const server = await serverFor(t)
+const server = await startServer(t)
 
 const isUint = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0
 
@@ -75,7 +77,7 @@ function checkEnvelope (t: Test, response: any): void {
 
 let machineVersion = 0
 /** A fresh machine version and one instance of it. */
-async function instance (c: TestClient, id: string): Promise<number> {
+async function instance (c: RawClient, id: string): Promise<number> {
   const version = ++machineVersion
   resultOf(await c.request('PUT_MACHINE', { machine: 'compat', version, definition: ORDER }))
   resultOf(await c.request('CREATE_INSTANCE', { machine: 'compat', version, instance_id: id, initial_ctx: { amount: 5 } }))
@@ -102,7 +104,7 @@ t.test('Python/Rust/JS HELLO bytes: the first thing received is the HELLO respon
 })
 
 t.test('Rust HELLO without a client name sends client_name null: accepted', async t => {
-  const c = await clientFor(t, server, { hello: false })
+  const c = await rawClientFor(t, server, { hello: false })
   const response = await c.request('HELLO', { protocol_version: 1, client_name: null, wire_modes: ['binary_json'], features: ['idempotency', 'batch'] })
   checkEnvelope(t, response)
   t.equal(resultOf(response).wire_mode, 'binary_json')
@@ -110,7 +112,7 @@ t.test('Rust HELLO without a client name sends client_name null: accepted', asyn
 
 t.test('Java/.NET HELLO: singular wire_mode, no wire_modes, params left out of BYE/PING/INFO', async t => {
   for (const wireMode of ['binary_json', 'jsonl']) {
-    const c = await clientFor(t, server, { hello: false })
+    const c = await rawClientFor(t, server, { hello: false })
     const hello = await c.request('HELLO', { protocol_version: 1, wire_mode: wireMode, client_name: 'java' })
     checkEnvelope(t, hello)
     // both SDKs switch framing to whatever wire_mode says; binary keeps them consistent
@@ -127,7 +129,7 @@ t.test('Java/.NET HELLO: singular wire_mode, no wire_modes, params left out of B
 })
 
 t.test('responses carry the field types the SDK models declare', async t => {
-  const c = await clientFor(t, server)
+  const c = await rawClientFor(t, server)
   const version = await instance(c, 'types-1')
   const applied = await c.request('APPLY_EVENT', { instance_id: 'types-1', event: 'PAY', payload: { amount: 7 }, event_id: 'e-1' })
   checkEnvelope(t, applied)
@@ -174,7 +176,7 @@ t.test('responses carry the field types the SDK models declare', async t => {
 })
 
 t.test('error bodies: one of the 16 codes, retryable always present, details an object or absent', async t => {
-  const c = await clientFor(t, server)
+  const c = await rawClientFor(t, server)
   await instance(c, 'errors-1')
   const cases: Array<[string, unknown, string]> = [
     ['GET_INSTANCE', { instance_id: 'nope' }, 'INSTANCE_NOT_FOUND'],
@@ -193,7 +195,7 @@ t.test('error bodies: one of the 16 codes, retryable always present, details an 
 })
 
 t.test('ops only some SDKs know (FLUSH_ALL, REPLICATION_STATUS): BAD_REQUEST, connection stays usable', async t => {
-  const c = await clientFor(t, server)
+  const c = await rawClientFor(t, server)
   for (const op of ['FLUSH_ALL', 'REPLICATION_STATUS']) {
     const response = await c.request(op, {})
     checkEnvelope(t, response)
@@ -203,7 +205,7 @@ t.test('ops only some SDKs know (FLUSH_ALL, REPLICATION_STATUS): BAD_REQUEST, co
 })
 
 t.test('JS pipelines requests with string ids: every response matches its id, in order', async t => {
-  const c = await clientFor(t, server)
+  const c = await rawClientFor(t, server)
   const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => c.request(i % 2 === 0 ? 'PING' : 'INFO')))
   const ids = c.messages.filter(m => m.message.type === 'response').slice(-50).map(m => m.message.id)
   t.same(ids, responses.map(r => r.id), 'written in request order')
@@ -211,7 +213,7 @@ t.test('JS pipelines requests with string ids: every response matches its id, in
 })
 
 t.test('batch results: status, result and error per slot, each error with retryable', async t => {
-  const c = await clientFor(t, server)
+  const c = await rawClientFor(t, server)
   const version = await instance(c, 'batch-1')
   const batch = resultOf(await c.request('BATCH', {
     mode: 'best_effort',
@@ -230,7 +232,7 @@ t.test('batch results: status, result and error per slot, each error with retrya
 })
 
 t.test('subscriptions: response before events, event fields, include_ctx, payload null', async t => {
-  const c = await clientFor(t, server)
+  const c = await rawClientFor(t, server)
   await instance(c, 'watch-1')
   // Rust, Python, JS and .NET send include_ctx explicitly; .NET and Java default it to false
   const watch = await c.request('WATCH_INSTANCE', { instance_id: 'watch-1', include_ctx: false })
@@ -254,7 +256,7 @@ t.test('subscriptions: response before events, event fields, include_ctx, payloa
 })
 
 t.test('Java always sends from_offset (0 unless set): catch-up replays after the subscribe response', async t => {
-  const c = await clientFor(t, server)
+  const c = await rawClientFor(t, server)
   await instance(c, 'java-watch')
   resultOf(await c.request('APPLY_EVENT', { instance_id: 'java-watch', event: 'PAY' }))
   const watch = await c.request('WATCH_INSTANCE', { instance_id: 'java-watch', include_ctx: false, from_offset: 0 })
@@ -266,8 +268,8 @@ t.test('Java always sends from_offset (0 unless set): catch-up replays after the
 })
 
 t.test('empty WAL: latest_offset and next_offset are null (spec §6.18/§6.19)', async t => {
-  const fresh = await serverFor(t)
-  const c = await clientFor(t, fresh)
+  const fresh = await startServer(t)
+  const c = await rawClientFor(t, fresh)
   t.equal(resultOf(await c.request('WAL_STATS')).latest_offset, null)
   t.equal(resultOf(await c.request('WAL_READ', { from_offset: 0 })).next_offset, null)
   // the JS SDK's walRead sends camelCase fromOffset as a string: a missing from_offset
@@ -276,10 +278,10 @@ t.test('empty WAL: latest_offset and next_offset are null (spec §6.18/§6.19)',
 
 t.test('auth required: the SDKs AUTH shapes', async t => {
   const token = 'sdk-token'
-  const hash = createHash('sha256').update(token, 'utf8').digest('hex')
-  const secured = await serverFor(t, { env: { RSTMDB_AUTH_REQUIRED: 'true', RSTMDB_AUTH_TOKEN_HASH: hash } })
+  const hash = hashToken(token)
+  const secured = await startServer(t, { env: { RSTMDB_AUTH_REQUIRED: 'true', RSTMDB_AUTH_TOKEN_HASH: hash } })
 
-  const c = await clientFor(t, secured)
+  const c = await rawClientFor(t, secured)
   const before = await c.request('LIST_MACHINES', {})
   checkEnvelope(t, before)
   t.equal(errorOf(before).code, 'UNAUTHORIZED')
@@ -291,7 +293,7 @@ t.test('auth required: the SDKs AUTH shapes', async t => {
   t.same(resultOf(await c.request('LIST_MACHINES', {})), { items: [] })
 
   // the Java SDK leaves out `method`, which rcp.md §6.2 requires (the original server too)
-  const java = await clientFor(t, secured)
+  const java = await rawClientFor(t, secured)
   const noMethod = await java.request('AUTH', { token })
   checkEnvelope(t, noMethod)
   t.same(errorOf(noMethod).details, { field: 'method' })

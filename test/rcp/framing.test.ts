@@ -1,9 +1,10 @@
 import t from 'tap'
-import { rawFrame } from '../support/rcp-client.js'
-import { clientFor, errorOf, rawConnect, resultOf, serverFor, sleep, within, type RawConnection } from './helpers.js'
+import { rawClientFor, rawConnect, type RawConnection, rawFrame } from '../support/raw-client.js'
+import { startServer } from '../support/server.js'
+import { errorOf, resultOf, sleep, within } from './helpers.js'
 
-const server = await serverFor(t)
-const watcher = await clientFor(t, server)
+const server = await startServer(t)
+const watcher = await rawClientFor(t, server)
 
 const HELLO = JSON.stringify({ type: 'request', id: 'h', op: 'HELLO', params: { protocol_version: 1, wire_modes: ['binary_json'] } })
 const ping = (id: string): string => JSON.stringify({ type: 'request', id, op: 'PING' })

@@ -1,8 +1,10 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import { rawFrame } from '../support/rcp-client.js'
+import { clientFor } from '../support/client.js'
+import { rawConnect, rawFrame } from '../support/raw-client.js'
 import { ERROR_CODES } from '../../protocol/errors.js'
-import { clientFor, rawConnect, resultOf, serverFor, sleep, within } from './helpers.js'
+import { startServer } from '../support/server.js'
+import { sleep, within } from './helpers.js'
 import { prng } from '../support/prng.js'
 
 const TOTAL = 24_000
@@ -103,9 +105,9 @@ function rssMb (pid: number): number {
 }
 
 t.test(`${TOTAL} random and mutated frames and lines from ${CONNECTIONS} connections`, async t => {
-  const server = await serverFor(t, { env: { RSTMDB_FSYNC_POLICY: 'never' } })
+  const server = await startServer(t, { env: { RSTMDB_FSYNC_POLICY: 'never' } })
   const setup = await clientFor(t, server)
-  await setup.request('PUT_MACHINE', { machine: 'm', version: 1, definition: DEF })
+  await setup.putMachine({ machine: 'm', version: 1, definition: DEF })
   const pid = server.child.pid as number
   const rssBefore = rssMb(pid)
   let sent = 0
@@ -146,13 +148,13 @@ t.test(`${TOTAL} random and mutated frames and lines from ${CONNECTIONS} connect
   const rss = rssMb(pid)
   t.ok(rss < 300, `server RSS ${rssBefore.toFixed(0)} MB → ${rss.toFixed(0)} MB`)
 
-  const c = await clientFor(t, server, { mode: 'jsonl' })
-  t.same(resultOf(await c.request('PING')), { pong: true })
-  const created = resultOf(await c.request('CREATE_INSTANCE', { machine: 'm', version: 1, instance_id: 'after-fuzz', initial_ctx: { n: 2 } }))
+  const c = await clientFor(t, server, { wireMode: 'jsonl' })
+  t.same(await c.ping(), { pong: true })
+  const created = await c.createInstance({ machine: 'm', version: 1, instance_id: 'after-fuzz', initial_ctx: { n: 2 } })
   t.equal(created.state, 'a')
-  const applied = resultOf(await c.request('APPLY_EVENT', { instance_id: 'after-fuzz', event: 'GO', payload: { n: 0 } }))
+  const applied = await c.applyEvent({ instance_id: 'after-fuzz', event: 'GO', payload: { n: 0 } })
   t.match(applied, { from_state: 'a', to_state: 'b', ctx: { n: 0 }, applied: true })
-  t.match(resultOf(await c.request('GET_INSTANCE', { instance_id: 'after-fuzz' })), { state: 'b', last_wal_offset: applied.wal_offset })
-  const read = resultOf(await c.request('WAL_READ', { from_offset: applied.wal_offset }))
-  t.equal(read.records[0].entry.instance_id, 'after-fuzz')
+  t.match(await c.getInstance({ instance_id: 'after-fuzz' }), { state: 'b', last_wal_offset: applied.wal_offset })
+  const read = await c.walRead({ from_offset: applied.wal_offset })
+  t.equal((read.records[0].entry as Record<string, unknown>).instance_id, 'after-fuzz')
 })

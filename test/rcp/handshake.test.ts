@@ -1,12 +1,13 @@
 import t from 'tap'
-import { newId, type TestClient } from '../support/rcp-client.js'
+import { newId, type RawClient, rawClientFor, rawConnect } from '../support/raw-client.js'
 import type { WireMode } from '../../protocol/codec.js'
-import { clientFor, errorOf, rawConnect, resultOf, serverFor, sleep, within } from './helpers.js'
+import { startServer } from '../support/server.js'
+import { errorOf, resultOf, sleep, within } from './helpers.js'
 
-const server = await serverFor(t)
+const server = await startServer(t)
 
 /** Sends one request in the given framing and returns the response with the framing it came back in. */
-async function ask (c: TestClient, mode: WireMode, op: string, params?: unknown): Promise<{ mode: WireMode, response: any }> {
+async function ask (c: RawClient, mode: WireMode, op: string, params?: unknown): Promise<{ mode: WireMode, response: any }> {
   const id = newId()
   const response = c.waitFor(m => m.type === 'response' && m.id === id)
   c.send({ type: 'request', id, op, ...(params === undefined ? {} : { params }) }, mode)
@@ -23,7 +24,7 @@ t.test('the server writes nothing before the HELLO response', async t => {
 })
 
 t.test('before HELLO every other op gets handshake_required in the request framing, connection open', async t => {
-  const c = await clientFor(t, server, { hello: false })
+  const c = await rawClientFor(t, server, { hello: false })
   for (const mode of ['binary', 'jsonl'] as const) {
     for (const op of ['PING', 'INFO', 'AUTH', 'BYE', 'LIST_MACHINES']) {
       const { mode: got, response } = await ask(c, mode, op)
@@ -40,7 +41,7 @@ t.test('before HELLO every other op gets handshake_required in the request frami
 })
 
 t.test('a repeated HELLO gets already_handshaken and changes nothing', async t => {
-  const c = await clientFor(t, server, { hello: false })
+  const c = await rawClientFor(t, server, { hello: false })
   t.equal(resultOf((await ask(c, 'binary', 'HELLO', { protocol_version: 1, wire_modes: ['binary_json'] })).response).wire_mode, 'binary_json')
   const again = await ask(c, 'jsonl', 'HELLO', { protocol_version: 1, wire_modes: ['jsonl'] })
   t.equal(again.mode, 'binary', 'the outbound mode is still the first HELLO\'s')
@@ -49,7 +50,7 @@ t.test('a repeated HELLO gets already_handshaken and changes nothing', async t =
 })
 
 t.test('a wrong protocol version is UNSUPPORTED_PROTOCOL and the session stays in AWAIT_HELLO', async t => {
-  const c = await clientFor(t, server, { hello: false })
+  const c = await rawClientFor(t, server, { hello: false })
   const wrong = await ask(c, 'binary', 'HELLO', { protocol_version: 2 })
   const error = errorOf(wrong.response)
   t.equal(error.code, 'UNSUPPORTED_PROTOCOL')
@@ -78,7 +79,7 @@ t.test('wire-mode matrix of §2.3', async t => {
     { hello: 'jsonl', modes: ['jsonl', 'binary_json'], expect: 'jsonl' },
   ]
   for (const k of cases) {
-    const c = await clientFor(t, server, { hello: false })
+    const c = await rawClientFor(t, server, { hello: false })
     const params = { protocol_version: 1, ...(k.modes === undefined ? {} : { wire_modes: k.modes }) }
     const hello = await ask(c, k.hello, 'HELLO', params)
     const name = `${k.hello} HELLO with ${JSON.stringify(k.modes)}`

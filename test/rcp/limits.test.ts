@@ -1,7 +1,9 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import { rawFrame } from '../support/rcp-client.js'
-import { clientFor, errorOf, rawConnect, resultOf, serverFor, sleep, within } from './helpers.js'
+import { clientFor } from '../support/client.js'
+import { rawClientFor, rawConnect, rawFrame } from '../support/raw-client.js'
+import { startServer } from '../support/server.js'
+import { errorOf, resultOf, sleep, within } from './helpers.js'
 
 const MIB16 = 16 * 1024 * 1024
 
@@ -18,9 +20,9 @@ function paddedPing (id: string, size: number): string {
 }
 
 t.test('max_connections: above the limit a socket is closed at once, nothing written', async t => {
-  const server = await serverFor(t, { env: { RSTMDB_MAX_CONNECTIONS: '2' } })
-  const a = await clientFor(t, server)
-  const b = await clientFor(t, server)
+  const server = await startServer(t, { env: { RSTMDB_MAX_CONNECTIONS: '2' } })
+  const a = await rawClientFor(t, server)
+  const b = await rawClientFor(t, server)
   const third = await rawConnect(server.rcpPort)
   third.socket.write(rawFrame(JSON.stringify({ id: 'h', op: 'HELLO', params: { protocol_version: 1 } })))
   t.ok(await within(third.closed, 5000), 'third connection closed')
@@ -41,12 +43,12 @@ t.test('max_connections: above the limit a socket is closed at once, nothing wri
 })
 
 t.test('idle timeout closes an idle connection but not a subscribed one', async t => {
-  const server = await serverFor(t, { env: { RSTMDB_IDLE_TIMEOUT: '1' } })
-  const idle = await clientFor(t, server)
+  const server = await startServer(t, { env: { RSTMDB_IDLE_TIMEOUT: '1' } })
+  const idle = await rawClientFor(t, server)
   const silent = await rawConnect(server.rcpPort)
-  const subscribed = await clientFor(t, server)
+  const subscribed = await rawClientFor(t, server)
   await subscribed.request('WATCH_ALL', {})
-  const busy = await clientFor(t, server)
+  const busy = await rawClientFor(t, server)
   const pinging = (async () => {
     for (let i = 0; i < 30; i++) {
       await busy.request('PING')
@@ -61,8 +63,8 @@ t.test('idle timeout closes an idle connection but not a subscribed one', async 
 })
 
 t.test('message size: 16 MiB is accepted, one byte more closes; id length', async t => {
-  const server = await serverFor(t)
-  const c = await clientFor(t, server)
+  const server = await startServer(t)
+  const c = await rawClientFor(t, server)
   const exact = paddedPing('big-frame', MIB16)
   t.equal(Buffer.byteLength(exact), MIB16)
   const frameReply = c.waitFor(m => m.id === 'big-frame', 30_000)
@@ -79,23 +81,23 @@ t.test('message size: 16 MiB is accepted, one byte more closes; id length', asyn
   c.send({ id: longId, op: 'PING' })
   t.equal(errorOf(await idReply).code, 'BAD_REQUEST', '258-byte id → id ""')
 
-  const f = await clientFor(t, server)
+  const f = await rawClientFor(t, server)
   f.raw(rawFrame(paddedPing('too-big', MIB16 + 1)))
   t.ok(await within(f.closed, 10_000), 'a 16 MiB + 1 frame closes')
-  const l = await clientFor(t, server)
+  const l = await rawClientFor(t, server)
   l.raw(paddedPing('too-long', MIB16 + 1) + '\n')
   t.ok(await within(l.closed, 10_000), 'a 16 MiB + 1 line closes')
   t.same(resultOf(await c.request('PING')), { pong: true })
 })
 
 t.test('a client that never reads does not grow server memory: reading pauses', async t => {
-  const server = await serverFor(t, { env: { RSTMDB_FSYNC_POLICY: 'never' } })
+  const server = await startServer(t, { env: { RSTMDB_FSYNC_POLICY: 'never' } })
   const w = await clientFor(t, server)
-  await w.request('PUT_MACHINE', { machine: 'm', version: 1, definition: { states: ['a'], initial: 'a', transitions: [{ from: 'a', event: 'E', to: 'a' }] } })
-  await w.request('BATCH', { ops: Array.from({ length: 100 }, (_, i) => ({ op: 'CREATE_INSTANCE', params: { machine: 'm', version: 1, instance_id: `i-${i}`, initial_ctx: { pad: 'x'.repeat(2000) } } })) })
+  await w.putMachine({ machine: 'm', version: 1, definition: { states: ['a'], initial: 'a', transitions: [{ from: 'a', event: 'E', to: 'a' }] } })
+  await w.batch({ ops: Array.from({ length: 100 }, (_, i) => ({ op: 'CREATE_INSTANCE', params: { machine: 'm', version: 1, instance_id: `i-${i}`, initial_ctx: { pad: 'x'.repeat(2000) } } })) })
   const pid = server.child.pid as number
   const before = rssMb(pid)
-  const hog = await clientFor(t, server)
+  const hog = await rawClientFor(t, server)
   hog.socket.pause()
   // each answer is ~250 KB; 4,000 of them would be ~1 GB if the server kept reading
   const request = Buffer.from(JSON.stringify({ id: 'r', op: 'WAL_READ', params: { from_offset: 1, limit: 1000 } }) + '\n')
@@ -108,6 +110,6 @@ t.test('a client that never reads does not grow server memory: reading pauses', 
   await sleep(1000)
   const after = rssMb(pid)
   t.ok(after < 300, `server RSS ${before.toFixed(0)} MB → ${after.toFixed(0)} MB while ${written * 100} big answers are owed`)
-  t.same(resultOf(await w.request('PING')), { pong: true }, 'other connections are served meanwhile')
+  t.same(await w.ping(), { pong: true }, 'other connections are served meanwhile')
   hog.close()
 })

@@ -2,15 +2,15 @@ import t from 'tap'
 import net from 'node:net'
 import path from 'node:path'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { removeDir, runServer, tempDir } from '../support/server.js'
-import { clientFor, errorOf, resultOf, serverFor } from './helpers.js'
+import { clientFor, rejected } from '../support/client.js'
+import { runServer, startServer } from '../support/server.js'
+import { tempDir } from '../support/temp-dir.js'
 
-const dir = tempDir('rstmdb-startup-')
-t.teardown(() => removeDir(dir))
+const dir = tempDir(t, 'rstmdb-startup-')
 
 /** Runs the server expecting a startup failure: exit 1, the message on stderr. */
 async function refuses (t: any, name: string, env: Record<string, string>, message: RegExp, extra: { args?: string[], dataDir?: string } = {}): Promise<void> {
-  const run = await runServer({ env, args: extra.args, dataDir: extra.dataDir ?? mkdtempSync(path.join(dir, 'data-')) })
+  const run = await runServer(t, { env, args: extra.args, dataDir: extra.dataDir ?? mkdtempSync(path.join(dir, 'data-')) })
   t.equal(run.code, 1, `${name}: exit 1`)
   t.match(run.stderr, message, `${name}: message on stderr`)
   t.notMatch(run.stdout, /"message":"ready"/, `${name}: never ready`)
@@ -43,20 +43,20 @@ t.test('the RCP port already in use', async t => {
 })
 
 t.test('the LOCK held by a live server on the same data dir', async t => {
-  const live = await serverFor(t)
+  const live = await startServer(t)
   await refuses(t, 'LOCK held', {}, /locked by running process/, { dataDir: live.dataDir })
   const c = await clientFor(t, live)
-  t.same(resultOf(await c.request('PING')), { pong: true }, 'the first server is unharmed')
+  t.same(await c.ping(), { pong: true }, 'the first server is unharmed')
 })
 
 t.test('file + env precedence, seen over the wire', async t => {
   const config = path.join(dir, 'rstmdb.yaml')
   writeFileSync(config, 'storage:\n  fsync_policy: never\n  max_machine_versions: 1\nsubscriptions: { queue_limit: 50 }\nnope: 1\n')
-  const server = await serverFor(t, { args: ['--config', config], env: { RSTMDB_FSYNC_POLICY: 'every_n:7' } })
+  const server = await startServer(t, { args: ['--config', config], env: { RSTMDB_FSYNC_POLICY: 'every_n:7' } })
   const c = await clientFor(t, server)
-  t.equal(resultOf(await c.request('WAL_STATS')).fsync_policy, 'every_n:7', 'env beats the file')
+  t.equal((await c.walStats()).fsync_policy, 'every_n:7', 'env beats the file')
   const def = { states: ['a'], initial: 'a', transitions: [] }
-  await c.request('PUT_MACHINE', { machine: 'm', version: 1, definition: def })
-  t.equal(errorOf(await c.request('PUT_MACHINE', { machine: 'm', version: 2, definition: def })).code, 'MACHINE_VERSION_LIMIT_EXCEEDED', 'the file beats the default')
+  await c.putMachine({ machine: 'm', version: 1, definition: def })
+  t.equal((await rejected(c.putMachine({ machine: 'm', version: 2, definition: def }))).code, 'MACHINE_VERSION_LIMIT_EXCEEDED', 'the file beats the default')
   t.ok(server.logs.some(l => l.level === 'warn' || l.level === 40), 'an unknown section is a warning, not an error')
 })

@@ -1,15 +1,16 @@
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import tls from 'node:tls'
-import { connect, rawFrame } from '../support/rcp-client.js'
-import { removeDir, tempDir } from '../support/server.js'
-import { errorOf, rawConnect, resultOf, serverFor, within } from './helpers.js'
+import { hashToken } from '../../protocol/auth.js'
+import { clientFor, rejected } from '../support/client.js'
+import { connectRaw, rawConnect, rawFrame } from '../support/raw-client.js'
+import { startServer } from '../support/server.js'
+import { tempDir } from '../support/temp-dir.js'
+import { resultOf, within } from './helpers.js'
 
-const dir = tempDir('rstmdb-tls-')
-t.teardown(() => removeDir(dir))
+const dir = tempDir(t, 'rstmdb-tls-')
 const file = (name: string): string => path.join(dir, name)
 
 function openssl (...args: string[]): void {
@@ -56,9 +57,10 @@ async function attempt (port: number, options: tls.ConnectionOptions): Promise<'
 }
 
 t.test('TLS: both wire modes over TLS; plain TCP gets nothing', async t => {
-  const server = await serverFor(t, { env: serverEnv })
+  const server = await startServer(t, { env: serverEnv })
   for (const mode of ['binary', 'jsonl'] as const) {
-    const c = await connect({ port: server.rcpPort, mode, tls: { ca: pem('ca.pem') } })
+    // raw: the negotiated TLS version is read off the socket
+    const c = await connectRaw(server.rcpPort, { mode, tls: { ca: pem('ca.pem') } })
     t.same(resultOf(await c.request('PING')), { pong: true }, `${mode} over TLS`)
     t.ok((c.socket as tls.TLSSocket).getProtocol()?.startsWith('TLSv1.'), 'TLS ≥ 1.2')
     c.close()
@@ -72,13 +74,13 @@ t.test('TLS: both wire modes over TLS; plain TCP gets nothing', async t => {
 
 t.test('mTLS: a client cert from the CA works; none, or one from another CA, fails', async t => {
   const token = 'mtls-token'
-  const server = await serverFor(t, {
+  const server = await startServer(t, {
     env: {
       ...serverEnv,
       RSTMDB_TLS_REQUIRE_CLIENT_CERT: 'true',
       RSTMDB_TLS_CLIENT_CA: file('ca.pem'),
       RSTMDB_AUTH_REQUIRED: 'true',
-      RSTMDB_AUTH_TOKEN_HASH: createHash('sha256').update(token).digest('hex'),
+      RSTMDB_AUTH_TOKEN_HASH: hashToken(token),
     },
   })
   const good = { cert: pem('client.pem'), key: pem('client.key') }
@@ -86,9 +88,8 @@ t.test('mTLS: a client cert from the CA works; none, or one from another CA, fai
   t.equal(await attempt(server.rcpPort, {}), 'failed', 'no client certificate')
   t.equal(await attempt(server.rcpPort, { cert: pem('stranger.pem'), key: pem('stranger.key') }), 'failed', 'certificate from another CA')
 
-  const c = await connect({ port: server.rcpPort, tls: { ca: pem('ca.pem'), ...good } })
-  t.teardown(() => c.close())
-  t.equal(errorOf(await c.request('LIST_MACHINES')).code, 'UNAUTHORIZED', 'a client certificate never replaces AUTH')
-  t.same(resultOf(await c.request('AUTH', { method: 'bearer', token })), { authenticated: true })
-  t.same(resultOf(await c.request('LIST_MACHINES')), { items: [] })
+  const c = await clientFor(t, server, { tls: { ca: pem('ca.pem'), ...good } })
+  t.equal((await rejected(c.listMachines())).code, 'UNAUTHORIZED', 'a client certificate never replaces AUTH')
+  t.same(await c.auth({ method: 'bearer', token }), { authenticated: true })
+  t.same(await c.listMachines(), { items: [] })
 })

@@ -1,7 +1,7 @@
 import net from 'node:net'
 import t from 'tap'
 import WebSocket from 'ws'
-import { removeDir, startServer, type RunningServer } from '../support/server.js'
+import { startServer, type RunningServer } from '../support/server.js'
 
 /**
  * RCP and the WebSocket share one session core: the same request sequence gives
@@ -85,11 +85,7 @@ async function metricsText (server: RunningServer): Promise<string> {
 }
 
 t.test('the same request sequence gives identical envelopes over RCP and the WebSocket', async t => {
-  const server = await startServer({ env: { RSTMDB_HTTP_ENABLED: 'true' } })
-  t.teardown(async () => {
-    await server.stop()
-    removeDir(server.dataDir)
-  })
+  const server = await startServer(t, { env: { RSTMDB_HTTP_ENABLED: 'true' } })
   const rcp = normalize(await overRcp(server.rcpPort))
   const ws = normalize(await overWebSocket(server.httpPort as number))
   t.same(ws, rcp)

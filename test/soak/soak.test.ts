@@ -2,15 +2,11 @@ import t from 'tap'
 import { runSoak } from '../../bench/soak/run.js'
 import { formatReport } from '../../bench/soak/report.js'
 import { SOAK_SERVER_ENV } from '../../bench/soak/run.js'
-import { removeDir, startServer } from '../support/server.js'
+import { startServer } from '../support/server.js'
 
 // the shortened soak of bench/soak.ts: both faces, every traffic kind, every check
 t.test('a 15 s soak over RCP and HTTP keeps every acknowledged write and every watcher stream exact', async t => {
-  const server = await startServer({ env: SOAK_SERVER_ENV })
-  t.teardown(async () => {
-    await server.stop()
-    removeDir(server.dataDir)
-  })
+  const server = await startServer(t, { env: SOAK_SERVER_ENV })
   const report = await runSoak({
     durationSec: 15,
     seed: 20240601,

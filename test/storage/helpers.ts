@@ -1,13 +1,8 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import type { WalEntry } from '../../protocol/entries.js'
 import { openStorage } from '../../storage/index.js'
 import type { Logger, Storage, StorageOptions, SnapshotLine } from '../../storage/index.js'
-
-export function tempDir (): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'rstmdb-storage-'))
-}
 
 /** A recovery target that records what it is given. */
 export function recorder (): { restored: SnapshotLine[], applied: Array<{ seq: number, entry: WalEntry }>, restore: (l: SnapshotLine) => void, apply: (e: WalEntry, s: number) => void } {

@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { LockHeldError } from '../../storage/index.js'
 import { runServer, startServer } from '../support/server.js'
-import { captureLog, open, tempDir } from './helpers.js'
+import { tempDir } from '../support/temp-dir.js'
+import { captureLog, open } from './helpers.js'
 
 /** Fields 3 (state) and 22 (start time) of /proc/<pid>/stat; the command name may hold spaces. */
 function stat (pid: number): { state: string, start_time: string } {
@@ -50,8 +51,7 @@ function writeLock (dir: string, pid: number, startTime: string): void {
 
 t.test('a zombie holder is gone: its LOCK is taken over with a warning; its running parent keeps one', async (t) => {
   const dead = await zombie(t)
-  const dir = tempDir()
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir(t)
 
   writeLock(dir, dead.pid, dead.start_time)
   const logger = captureLog()
@@ -68,22 +68,18 @@ t.test('a zombie holder is gone: its LOCK is taken over with a warning; its runn
 
 t.test('the server takes over the LOCK of a zombie and starts', async (t) => {
   const dead = await zombie(t)
-  const dir = tempDir()
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir(t)
   writeLock(dir, dead.pid, dead.start_time)
-  const server = await startServer({ dataDir: dir })
-  t.teardown(() => server.stop('SIGKILL'))
+  const server = await startServer(t, { dataDir: dir })
   t.match(server.logs.filter((line) => line.message === 'taking over stale LOCK'), [{ level: 'warn', holder: { pid: dead.pid } }])
   t.match(JSON.parse(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8')), { pid: server.child.pid })
   t.equal(await server.stop(), 0)
 })
 
 t.test('a second server on a locked data directory: exit 1, one line on stderr, no stack trace', async (t) => {
-  const dir = tempDir()
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
-  const first = await startServer({ dataDir: dir })
-  t.teardown(() => first.stop('SIGKILL'))
-  const second = await runServer({ dataDir: dir, env: { RSTMDB_HTTP_ENABLED: 'true' } })
+  const dir = tempDir(t)
+  const first = await startServer(t, { dataDir: dir })
+  const second = await runServer(t, { dataDir: dir, env: { RSTMDB_HTTP_ENABLED: 'true' } })
   t.equal(second.code, 1)
   t.equal(second.stderr, `rstmdb: data directory ${dir} is locked by running process ${first.child.pid}\n`)
   t.notMatch(second.stdout, /Server listening/, 'refused before any listener binds')

@@ -2,11 +2,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { WalCorruptionError, LockHeldError, FLAG_GROUP_CONT, HEADER_SIZE } from '../../storage/index.js'
-import { captureLog, entry, open, segmentFiles, tempDir } from './helpers.js'
+import { tempDir } from '../support/temp-dir.js'
+import { captureLog, entry, open, segmentFiles } from './helpers.js'
 
 /** A data dir with `n` single records (and one atomic group of 3 in the middle when `group`). */
 async function seeded (n: number, opts: { segmentSizeBytes?: number } = {}): Promise<string> {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const { storage } = await open(dir, opts)
   const waits: Array<Promise<void>> = []
   for (let i = 1; i <= n; i++) waits.push(storage.waitFor(storage.append([entry(i, 50)], false)[0]))
@@ -100,7 +101,7 @@ t.test('a flipped bit in a sealed segment stops startup; skip_corrupt_records re
 })
 
 t.test('skip_corrupt_records skips a whole atomic group, never part of it', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const { storage } = await open(dir)
   await storage.waitFor(storage.append([entry(1)], false)[0])
   const seqs = storage.append([entry(2), entry(3), entry(4)], true)
@@ -141,7 +142,7 @@ t.test('junk files are ignored with a warning; a missing wal/ is created', async
   t.notOk(fs.existsSync(path.join(dir, 'snapshots', 'full-00000000000000000003.jsonl.tmp')), 'tmp files deleted')
   await storage.close()
 
-  const fresh = tempDir()
+  const fresh = tempDir(t)
   const log2 = captureLog()
   const second = await open(fresh, { logger: log2 })
   t.ok(fs.existsSync(path.join(fresh, 'wal', '0000000000000001.wal')))
@@ -151,7 +152,7 @@ t.test('junk files are ignored with a warning; a missing wal/ is created', async
 })
 
 t.test('LOCK: a live holder is refused, a stale one is taken over', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const first = await open(dir)
   await t.rejects(open(dir), LockHeldError)
   await first.storage.close()

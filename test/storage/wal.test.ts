@@ -6,7 +6,8 @@ import type { WalEntry } from '../../protocol/entries.js'
 import { encodeRecord, nodeFileLayer } from '../../storage/index.js'
 import type { CommittedRecord } from '../../storage/index.js'
 import { stampRecord } from '../../storage/record.js'
-import { entry, open, segmentFiles, tempDir } from './helpers.js'
+import { tempDir } from '../support/temp-dir.js'
+import { entry, open, segmentFiles } from './helpers.js'
 
 t.test('record codec is byte exact (storage.md §2)', async (t) => {
   const e: WalEntry = { type: 'delete_instance', instance_id: 'o-1', ts: 5 }
@@ -24,7 +25,7 @@ t.test('record codec is byte exact (storage.md §2)', async (t) => {
 })
 
 t.test('oversized record: BAD_REQUEST record_too_large, no sequence used', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const { storage } = await open(dir)
   const big: WalEntry = { type: 'delete_instance', instance_id: 'x'.repeat(MAX_RECORD_PAYLOAD), ts: 1 }
   t.throws(() => storage.append([entry(1), big], true), { code: 'BAD_REQUEST', details: { reason: 'record_too_large', limit: MAX_RECORD_PAYLOAD } })
@@ -37,7 +38,7 @@ t.test('oversized record: BAD_REQUEST record_too_large, no sequence used', async
 })
 
 t.test('append, commit, restart replays in order; onCommit in sequence order', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const { storage } = await open(dir)
   const seen: CommittedRecord[] = []
   storage.onCommit((records) => { seen.push(...records) })
@@ -72,7 +73,7 @@ t.test('append, commit, restart replays in order; onCommit in sequence order', a
 })
 
 t.test('group commit: many concurrent writers share fsyncs', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   let fsyncs = 0
   let inFlight = 0
   let maxInFlight = 0
@@ -102,7 +103,7 @@ t.test('group commit: many concurrent writers share fsyncs', async (t) => {
 })
 
 t.test('rotation at a small segment size; a group never spans segments; big record alone', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const { storage } = await open(dir, { segmentSizeBytes: 1000 })
   const waits: Array<Promise<void>> = []
   for (let i = 0; i < 30; i++) {
@@ -143,7 +144,7 @@ t.test('rotation at a small segment size; a group never spans segments; big reco
 
 t.test('policies every_n, every_ms, never acknowledge and survive a clean close', async (t) => {
   for (const policy of [{ kind: 'every_n', n: 3 }, { kind: 'every_ms', ms: 5 }, { kind: 'never' }] as const) {
-    const dir = tempDir()
+    const dir = tempDir(t)
     const { storage } = await open(dir, { fsyncPolicy: policy })
     const waits = Array.from({ length: 20 }, (_, i) => storage.waitFor(storage.append([entry(i)], false)[0]))
     await Promise.all(waits)

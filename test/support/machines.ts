@@ -1,4 +1,6 @@
-/** The order machine of the storage, dispatcher and RCP op tests: one guarded transition and one that loops. */
+/** The example machines of the tests, one module for all of them. */
+
+/** Storage, engine, dispatcher and RCP tests: one guarded transition and one that loops back. */
 export const ORDER = {
   states: ['pending', 'paid', 'shipped', 'cancelled'],
   initial: 'pending',
@@ -7,5 +9,28 @@ export const ORDER = {
     { from: ['pending', 'paid'], event: 'CANCEL', to: 'cancelled' },
     { from: 'paid', event: 'SHIP', to: 'shipped' },
     { from: ['pending', 'paid', 'shipped'], event: 'NOTE', to: 'pending' },
+  ],
+}
+
+/** REST and WebSocket tests: a fulfilment order that can be cancelled until it is paid, and whose SHIP can be blocked. */
+export const FULFILMENT_ORDER = {
+  states: ['created', 'paid', 'shipped', 'delivered', 'cancelled'],
+  initial: 'created',
+  transitions: [
+    { from: 'created', event: 'PAY', to: 'paid' },
+    { from: 'paid', event: 'SHIP', to: 'shipped', guard: 'ctx.blocked != true' },
+    { from: 'shipped', event: 'DELIVER', to: 'delivered' },
+    { from: ['created', 'paid'], event: 'CANCEL', to: 'cancelled' },
+  ],
+}
+
+/** The order of the README walkthrough (CLI tests send it as the README does). */
+export const WALKTHROUGH_ORDER = {
+  states: ['created', 'paid', 'shipped', 'delivered'],
+  initial: 'created',
+  transitions: [
+    { from: 'created', event: 'PAY', to: 'paid' },
+    { from: 'paid', event: 'SHIP', to: 'shipped' },
+    { from: 'shipped', event: 'DELIVER', to: 'delivered' },
   ],
 }

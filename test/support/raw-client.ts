@@ -1,17 +1,32 @@
 import net from 'node:net'
 import tls from 'node:tls'
-import { encodeMessage, type WireMode } from '../../protocol/codec.js'
+import { createMessageDecoder, encodeMessage, type WireMode } from '../../protocol/codec.js'
 import { crc32c } from '../../protocol/crc32c.js'
+import type { RunningServer } from './server.js'
+import type { Teardown } from './temp-dir.js'
 
-/** A test-only RCP client: raw access to the wire plus request/response helpers. */
-export interface TestClient {
+/**
+ * Raw access to the wire, for the tests that are about it (framing, handshake, hostile
+ * input, end notice flags, envelope fields, what the server writes when). Everything
+ * else talks to the server through the SDK (./client.ts).
+ */
+
+export interface Received {
+  mode: WireMode
+  message: any
+  /** frame header flags; 0 for a JSONL line */
+  flags: number
+}
+
+export interface RawClient {
   socket: net.Socket
-  /** every message received, in order, parsed; with its inbound framing and, for frames, its flags */
-  messages: Array<{ mode: WireMode, message: any, flags?: number }>
-  /** sends one request in `mode` (default: the client's mode) and resolves with the response of that id */
+  /** every message received, in order, parsed, with its framing and flags */
+  messages: Received[]
+  /** sends one request and resolves with the whole response of that id */
   request: (op: string, params?: unknown, extra?: Record<string, unknown>) => Promise<any>
-  /** writes a message object in the given framing without waiting */
+  /** writes a message object in the given framing (default: the client's) without waiting */
   send: (message: unknown, mode?: WireMode) => void
+  /** writes bytes as they are */
   raw: (bytes: Buffer | string) => void
   /** resolves when a received message satisfies the predicate (checks earlier ones too) */
   waitFor: (predicate: (message: any) => boolean, timeoutMs?: number) => Promise<any>
@@ -21,11 +36,10 @@ export interface TestClient {
   mode: WireMode
 }
 
-export interface ConnectOptions {
-  port: number
+export interface RawClientOptions {
   mode?: WireMode
   tls?: tls.ConnectionOptions
-  /** send HELLO (and AUTH with this token) first */
+  /** send HELLO (and AUTH with `token`) first; default true */
   hello?: boolean
   token?: string
   /** wire_modes of the HELLO (default: the client's mode) */
@@ -59,60 +73,44 @@ export function rawFrame (payload: Buffer | string, o: RawFrameOptions = {}): Bu
   return Buffer.concat([header, ext, body])
 }
 
+let nextId = 1
+
 /** A fresh request id, unique within the test process. */
 export function newId (): string {
   return String(nextId++)
 }
 
-let nextId = 1
-
-export async function connect (opts: ConnectOptions): Promise<TestClient> {
-  const mode: WireMode = opts.mode ?? 'binary'
-  const socket: net.Socket = await new Promise((resolve, reject) => {
-    const s = opts.tls !== undefined
-      ? tls.connect({ host: '127.0.0.1', port: opts.port, ...opts.tls }, () => resolve(s))
-      : net.connect({ host: '127.0.0.1', port: opts.port }, () => resolve(s))
+function openSocket (port: number, options?: tls.ConnectionOptions): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = options !== undefined
+      ? tls.connect({ host: '127.0.0.1', port, ...options }, () => resolve(s))
+      : net.connect({ host: '127.0.0.1', port }, () => resolve(s))
     s.once('error', reject)
   })
+}
+
+export async function connectRaw (port: number, opts: RawClientOptions = {}): Promise<RawClient> {
+  const mode: WireMode = opts.mode ?? 'binary'
+  const socket = await openSocket(port, opts.tls)
   socket.on('error', () => {})
-  const messages: Array<{ mode: WireMode, message: any, flags?: number }> = []
+  const messages: Received[] = []
   const waiters: Array<{ predicate: (m: any) => boolean, resolve: (m: any) => void }> = []
   const closed = new Promise<void>(resolve => socket.once('close', () => resolve()))
 
-  // an independent reader of server output (not the server's own decoder), so the tests check the wire
-  let pending: Buffer = Buffer.alloc(0)
-  function deliver (m: WireMode, text: string, flags?: number): void {
-    const message = JSON.parse(text)
-    messages.push({ mode: m, message, flags })
-    for (let i = waiters.length - 1; i >= 0; i--) {
-      if (waiters[i].predicate(message)) {
-        waiters[i].resolve(message)
-        waiters.splice(i, 1)
-      }
-    }
-  }
+  const decoder = createMessageDecoder()
   socket.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
-    for (;;) {
-      if (pending.length === 0) return
-      if (pending[0] === 0x52) {
-        if (pending.length < 18) return
-        const len = pending.readUInt32BE(10)
-        const ext = pending.readUInt16BE(8)
-        if (pending.length < 18 + ext + len) return
-        const payload = pending.subarray(18 + ext, 18 + ext + len)
-        const flags = pending.readUInt16BE(6)
-        if ((flags & 1) !== 0 && crc32c(payload) !== pending.readUInt32BE(14)) throw new Error('server sent a bad CRC')
-        pending = pending.subarray(18 + ext + len)
-        deliver('binary', payload.toString('utf8'), flags)
-      } else {
-        const nl = pending.indexOf(0x0a)
-        if (nl < 0) return
-        const line = pending.subarray(0, nl).toString('utf8')
-        pending = pending.subarray(nl + 1)
-        deliver('jsonl', line)
+    const fault = decoder.push(chunk, (m, payload, flags) => {
+      const message = JSON.parse(payload.toString('utf8'))
+      messages.push({ mode: m, message, flags })
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (waiters[i].predicate(message)) {
+          waiters[i].resolve(message)
+          waiters.splice(i, 1)
+        }
       }
-    }
+    })
+    // the server's output must always decode: a fault here fails the test that waits on it
+    if (fault !== null) socket.destroy(new Error(`server output does not decode: ${fault}`))
   })
 
   function waitFor (predicate: (m: any) => boolean, timeoutMs = 10_000): Promise<any> {
@@ -137,14 +135,14 @@ export async function connect (opts: ConnectOptions): Promise<TestClient> {
     socket.write(encodeMessage(message as object, m))
   }
 
-  const client: TestClient = {
+  const client: RawClient = {
     socket,
     messages,
     mode,
     send,
     raw: bytes => socket.write(bytes),
     request (op, params, extra = {}) {
-      const id = String(nextId++)
+      const id = newId()
       const response = waitFor(m => m.type === 'response' && m.id === id)
       send({ type: 'request', id, op, ...(params === undefined ? {} : { params }), ...extra })
       return response
@@ -170,14 +168,25 @@ export async function connect (opts: ConnectOptions): Promise<TestClient> {
   return client
 }
 
-/** The common order machine used across tests. */
-export const ORDER_MACHINE = {
-  states: ['created', 'paid', 'shipped', 'delivered', 'cancelled'],
-  initial: 'created',
-  transitions: [
-    { from: 'created', event: 'PAY', to: 'paid' },
-    { from: 'paid', event: 'SHIP', to: 'shipped', guard: 'ctx.blocked != true' },
-    { from: 'shipped', event: 'DELIVER', to: 'delivered' },
-    { from: ['created', 'paid'], event: 'CANCEL', to: 'cancelled' },
-  ],
+/** A raw client of `server`, closed at teardown. */
+export async function rawClientFor (t: Teardown, server: RunningServer, opts: RawClientOptions = {}): Promise<RawClient> {
+  const client = await connectRaw(server.rcpPort, opts)
+  t.teardown(() => client.close())
+  return client
+}
+
+/** A socket that records every byte it receives and whether the server closed it. */
+export interface RawConnection {
+  socket: net.Socket
+  received: () => Buffer
+  closed: Promise<void>
+}
+
+export async function rawConnect (port: number, options?: tls.ConnectionOptions): Promise<RawConnection> {
+  const socket = await openSocket(port, options)
+  socket.on('error', () => {})
+  const chunks: Buffer[] = []
+  socket.on('data', (c: Buffer) => chunks.push(c))
+  const closed = new Promise<void>(resolve => socket.once('close', () => resolve()))
+  return { socket, received: () => Buffer.concat(chunks), closed }
 }

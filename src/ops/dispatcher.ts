@@ -18,7 +18,7 @@ export interface DispatcherDeps {
   now: () => number
 }
 
-const ENGINE_READS: ReadonlySet<OpName> = new Set<OpName>(['GET_MACHINE', 'LIST_MACHINES', 'GET_INSTANCE', 'LIST_INSTANCES', 'VALIDATE_MACHINE'])
+const ENGINE_READS: ReadonlySet<OpName> = new Set<OpName>(['GET_MACHINE', 'LIST_MACHINES', 'GET_INSTANCE', 'LIST_INSTANCES', 'VALIDATE_MACHINE', 'GET_DIAGRAM'])
 const SESSION_OPS: ReadonlySet<OpName> = new Set<OpName>(['HELLO', 'AUTH', 'PING', 'BYE', 'WATCH_INSTANCE', 'WATCH_ALL', 'UNWATCH'])
 const WAL_READ_MAX_LIMIT = 1000
 // room for the envelope and the per-record sequence/offset keys around the entries

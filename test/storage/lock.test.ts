@@ -38,6 +38,10 @@ async function zombie (t: Test): Promise<Zombie> {
   }
   pid = Number(out.trim())
   const { start_time } = stat(pid)
+  // kill only once the shell has become `sleep`: before the exec it could still reap its child
+  const comm = (): string => fs.readFileSync(`/proc/${parent.pid as number}/comm`, 'utf8').trim()
+  for (let i = 0; i < 500 && comm() !== 'sleep'; i++) await sleep(10)
+  t.equal(comm(), 'sleep', 'the parent no longer reaps')
   process.kill(pid, 'SIGKILL')
   // the kernel turns the killed child into a zombie asynchronously; bounded wait
   for (let i = 0; i < 500 && stat(pid).state !== 'Z'; i++) await sleep(10)

@@ -45,7 +45,7 @@ t.test(`SIGKILL at random moments, ${CYCLES} cycles across every_write and every
   const journals = tempDir(t)
   // instance id → last acknowledged write (state, ctx, wal offset) and whether a later write was in flight
   const acked = new Map<string, { state: string, ctx: JsonObject | undefined, wal: number, inFlight: JsonObject | null }>()
-  const creates: Array<{ id: string, key: string, wal: number }> = []
+  const creates: Array<{ id: string, key: string, wal: number, ctx: unknown }> = []
   const batches: string[][] = []
   let ackCount = 0
 
@@ -63,7 +63,7 @@ t.test(`SIGKILL at random moments, ${CYCLES} cycles across every_write and every
       ackCount++
       if (line.op === 'create') {
         acked.set(line.id!, { state: 'pending', ctx: line.ctx, wal: line.wal!, inFlight: null })
-        creates.push({ id: line.id!, key: line.key!, wal: line.wal! })
+        creates.push({ id: line.id!, key: line.key!, wal: line.wal!, ctx: line.ctx })
       } else if (line.op === 'apply') {
         acked.set(line.id!, { state: 'pending', ctx: line.ctx, wal: line.wal!, inFlight: null })
       } else if (line.op === 'batch') {
@@ -108,7 +108,8 @@ t.test(`SIGKILL at random moments, ${CYCLES} cycles across every_write and every
     if (creates.length > 0) {
       const c = creates[Math.floor(rand() * creates.length)]
       const head = db.head()
-      const res = await db.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: c.id, idempotency_key: c.key })
+      // the same request as the acknowledged one, so the key's fingerprint matches
+      const res = await db.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: c.id, initial_ctx: c.ctx, idempotency_key: c.key })
       if (res.walOffset !== c.wal || db.head() !== head) {
         bad++
         t.fail(`cycle ${cycle}: idempotency key of ${c.id} did not dedupe after restart`)

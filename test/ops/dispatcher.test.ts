@@ -22,7 +22,7 @@ t.test('data ops over the dispatcher', async (t) => {
 
   const created = await d.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'o-1', initial_ctx: { amount: 0 }, idempotency_key: 'c1' })
   t.match(created, { result: { instance_id: 'o-1', state: 'pending', wal_offset: 2 }, walOffset: 2 })
-  const replay = await d.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'o-1', idempotency_key: 'c1' })
+  const replay = await d.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'o-1', initial_ctx: { amount: 0 }, idempotency_key: 'c1' })
   t.equal(replay.walOffset, 2)
   await t.rejects(d.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'o-1' }), { code: 'INSTANCE_EXISTS' })
   await t.rejects(d.dispatch('CREATE_INSTANCE', { machine: 'order', version: 9 }), { code: 'MACHINE_NOT_FOUND' })
@@ -116,7 +116,7 @@ t.test('compaction then restart gives identical state; WAL_READ after compaction
   t.teardown(() => db2.close())
   t.same(await call(db2, 'LIST_INSTANCES', { limit: 1000 }), before)
   t.same(await call(db2, 'GET_INSTANCE', { instance_id: 'o-3' }), one)
-  t.match(await db2.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'o-1', idempotency_key: 'k1' }), { result: { instance_id: 'o-1' } }, 'idempotency survives snapshot + compaction')
+  t.match(await db2.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'o-1', initial_ctx: { amount: 1 }, idempotency_key: 'k1' }), { result: { instance_id: 'o-1' } }, 'idempotency survives snapshot + compaction')
   await t.rejects(db2.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'o-5' }), { code: 'INSTANCE_EXISTS' }, 'tombstone survives')
   t.equal(db2.report.snapshot_sequence, (await call(db2, 'WAL_STATS')).latest_offset)
 })

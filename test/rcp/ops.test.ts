@@ -132,11 +132,12 @@ t.test('APPLY_EVENT and its errors', async t => {
   t.equal((await rejected(c.request('APPLY_EVENT', { instance_id: 'a-1', event: 'PAY', payload: 'x' }))).details.field, 'payload')
   t.equal((await rejected(c.request('APPLY_EVENT', { instance_id: 'a-1', event: 'e'.repeat(257) }))).details.field, 'event')
 
-  const applied = await c.requestWithMeta('APPLY_EVENT', {
+  const pay = {
     instance_id: 'a-1', event: 'PAY', payload: { note: null }, expected_state: 'pending', expected_wal_offset: current.last_wal_offset, event_id: 'evt-1', idempotency_key: 'pay-1',
-  })
+  }
+  const applied = await c.requestWithMeta('APPLY_EVENT', pay)
   t.same(applied.result, { from_state: 'pending', to_state: 'paid', ctx: { amount: 9, note: null }, wal_offset: applied.meta.wal_offset, applied: true, event_id: 'evt-1' })
-  const replay = await c.requestWithMeta('APPLY_EVENT', { instance_id: 'a-1', event: 'PAY', idempotency_key: 'pay-1' })
+  const replay = await c.requestWithMeta('APPLY_EVENT', pay)
   t.same(replay.result, { ...applied.result, applied: false })
   t.equal(replay.meta.wal_offset, applied.meta.wal_offset)
   t.match(await c.request('GET_INSTANCE', { instance_id: 'a-1' }), { state: 'paid', last_event_id: 'evt-1', last_wal_offset: applied.meta.wal_offset })

@@ -3,11 +3,12 @@ import path from 'node:path'
 import type { WalEntry } from '../protocol/entries.js'
 import { listFullSnapshots, readFullSnapshot, SnapshotCorruptError } from './full-snapshot.js'
 import type { FullSnapshotInfo, SnapshotLine } from './full-snapshot.js'
+import type { HistoryIndex } from './history-index.js'
 import type { Logger } from './logger.js'
 import { decodeRecordAt, emptyDecodedRecord, FLAG_GROUP_CONT, HEADER_SIZE, MAGIC, MAGIC_BYTES } from './record.js'
 import type { DecodedRecord, InvalidRecord } from './record.js'
 import { SegmentWindow } from './segment-window.js'
-import { listSegments, newSegmentInfo, noteRecord, segmentName } from './segments.js'
+import { entryTime, listSegments, newSegmentInfo, noteRecord, segmentName } from './segments.js'
 import type { SegmentInfo } from './segments.js'
 import { setImmediate as yieldTurn } from 'node:timers/promises'
 
@@ -79,6 +80,8 @@ export interface RecoveryOptions {
   skipCorruptRecords: boolean
   logger: Logger
   target: RecoveryTarget
+  /** gets every valid record still in the WAL, replayed or not (history.md §1) */
+  index?: HistoryIndex
 }
 
 /** put_machine, create_instance, apply_event, delete_instance (storage.md §2 type codes) */
@@ -156,7 +159,9 @@ async function loadSnapshot (snapDir: string, target: RecoveryTarget, logger: Lo
  */
 export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
   const started = performance.now()
-  const { dataDir, skipCorruptRecords, logger, target } = opts
+  const { dataDir, skipCorruptRecords, logger, target, index } = opts
+  // entries written without `ts` count as written now (storage.md §3)
+  const recoveredAt = Date.now()
   const walDir = path.join(dataDir, 'wal')
   const snapDir = path.join(dataDir, 'snapshots')
   fs.mkdirSync(path.join(snapDir, 'instances'), { recursive: true })
@@ -193,7 +198,8 @@ export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
         logger.warn({ segment: seg.path, sequence: rec.sequence, snapshot_sequence: S }, `WAL continuity broken (${reason}); continuing because skip_corrupt_records is set`)
       }
     }
-    noteRecord(seg, rec.sequence, pos, rec.size)
+    noteRecord(seg, rec.sequence, pos, rec.size, entryTime(rec.entry, recoveredAt))
+    index?.add(rec.sequence, rec.entry)
     recordsValid++
     if (rec.sequence > S && isReplayed(rec.type)) {
       try {

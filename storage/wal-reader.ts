@@ -1,7 +1,10 @@
 import fs from 'node:fs'
-import { decodeRecordAt, emptyDecodedRecord, NOOP_TYPE } from './record.js'
+import type { FileHandle } from 'node:fs/promises'
+import { decodeRecordAt, emptyDecodedRecord, HEADER_SIZE, NOOP_TYPE, readSequence } from './record.js'
+import type { DecodedRecord } from './record.js'
 import { SegmentWindow } from './segment-window.js'
-import { seekPosition } from './segments.js'
+import { seekPosition, segmentOf } from './segments.js'
+import type { SegmentInfo } from './segments.js'
 import type { CommittedRecord } from './log.js'
 import type { WalState } from './wal-writer.js'
 import { walIoError } from './wal-writer.js'
@@ -64,4 +67,84 @@ async function readOnce (state: WalState, fromOffset: number, limit: number, max
     }
   }
   return { records, bytes }
+}
+
+/** A record asked for by offset is no longer in the WAL (compaction deleted its segment meanwhile). */
+export class RecordGoneError extends Error {
+  constructor (readonly sequence: number) {
+    super(`record ${sequence} is no longer in the WAL`)
+    this.name = 'RecordGoneError'
+  }
+}
+
+/** bytes read around each record a history read wants: a few neighbours of one instance often share them */
+const AT_CHUNK = 64 * 1024
+
+interface OpenSegment {
+  handle: FileHandle
+  window: SegmentWindow
+}
+
+/**
+ * The committed records at `offsets` (in the order given), stopping before their bytes
+ * pass `maxBytes` (always at least one). Each is found from its segment's sparse index
+ * by stepping over at most a few record headers, so N records cost N small reads, and
+ * neighbours share them. Throws RecordGoneError when an offset's segment was compacted
+ * away, WAL_IO_ERROR on any other failure.
+ */
+export async function readRecordsAt (state: WalState, offsets: number[], maxBytes: number): Promise<ReadResult> {
+  state.io.reads++
+  const segments = state.segments.filter((seg) => seg.records > 0)
+  const open = new Map<SegmentInfo, OpenSegment>()
+  const records: CommittedRecord[] = []
+  const rec = emptyDecodedRecord()
+  let bytes = 0
+  try {
+    for (const offset of offsets) {
+      const i = segmentOf(segments, offset)
+      if (i < 0) throw new RecordGoneError(offset)
+      const seg = segments[i]
+      let o = open.get(seg)
+      if (o === undefined) {
+        const handle = await fs.promises.open(seg.path, 'r')
+        o = { handle, window: new SegmentWindow(async (buf, at, length, position) => (await handle.read(buf, at, length, position)).bytesRead, seg.size, AT_CHUNK) }
+        open.set(seg, o)
+      }
+      const size = await readOne(o.window, seg, offset, rec)
+      if (records.length > 0 && bytes + size > maxBytes) break
+      records.push({ sequence: offset, entry: rec.entry })
+      bytes += size
+    }
+  } catch (err) {
+    if (err instanceof RecordGoneError) throw err
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new RecordGoneError(offsets[records.length])
+    throw walIoError(err)
+  } finally {
+    for (const o of open.values()) {
+      state.io.bytes_read += o.window.bytesRead
+      await o.handle.close()
+    }
+  }
+  return { records, bytes }
+}
+
+/** Decodes the record `sequence` of the segment into `rec`, stepping from the index point before it; returns its size. */
+async function readOne (window: SegmentWindow, seg: SegmentInfo, sequence: number, rec: DecodedRecord): Promise<number> {
+  let pos = seekPosition(seg, sequence)
+  for (;;) {
+    let at = window.headerOffset(pos)
+    if (at < 0) at = await window.loadAt(pos)
+    if (window.length - at < HEADER_SIZE) break
+    const found = readSequence(window.buf, at)
+    if (found > sequence) break
+    if (found === sequence) {
+      at = window.recordOffset(pos)
+      if (at < 0) at = await window.loadRecord(pos)
+      const invalid = decodeRecordAt(window.buf, at, window.length, 0, rec)
+      if (invalid !== null) throw new Error(`unreadable record in ${seg.path} at ${pos}: ${invalid.fault}`)
+      return rec.size
+    }
+    pos += HEADER_SIZE + window.buf.readUInt32BE(at + 8)
+  }
+  throw new Error(`record ${sequence} not found in ${seg.path}`)
 }

@@ -61,7 +61,7 @@ export function createCompactor (engine: Engine, storage: Storage, options: Comp
       wrote = true
     }
     try {
-      const segments = await storage.compactSegments()
+      const segments = await storage.compactSegments(now())
       if (wrote) {
         await storage.pruneSnapshots()
         await storage.instanceSnapshots.prune((id) => engine.getInstance(id)?.deleted !== false)

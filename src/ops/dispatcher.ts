@@ -3,9 +3,10 @@ import { MAX_MESSAGE_BYTES } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
 import { MAX_BATCH_OPS, PROTOCOL_VERSION, SERVER_FEATURES, SERVER_NAME, SERVER_VERSION } from '../../protocol/identity.js'
 import { OPS, validateParams, type OpName } from '../../protocol/schemas.js'
-import type { Storage } from '../../storage/index.js'
+import type { HistorySource, Storage } from '../../storage/index.js'
 import type { Engine, ReadOp, WriteOp } from '../engine/types.js'
 import type { Compactor } from './compaction.js'
+import { createHistoryReads } from './history.js'
 import type { CallerInfo, Dispatch, Dispatcher, OpOutcome } from './types.js'
 
 /** What the dispatcher needs of storage: the log, and WAL_STATS and instance snapshots. */
@@ -15,6 +16,8 @@ export interface DispatcherDeps {
   engine: Engine
   storage: DispatcherStorage
   compactor: Compactor
+  /** committed history of one instance (history.md): the WAL's index, or the cluster's stream */
+  history: HistorySource
   now: () => number
 }
 
@@ -29,8 +32,9 @@ const WAL_READ_MAX_BYTES = MAX_MESSAGE_BYTES - 128 * 1024
  * and storage. Writes are decided, appended and applied in one synchronous
  * stretch, so they are decided one at a time in arrival order.
  */
-export function createDispatcher ({ engine, storage, compactor, now }: DispatcherDeps): Dispatcher {
+export function createDispatcher ({ engine, storage, compactor, history, now }: DispatcherDeps): Dispatcher {
   const startedAt = now()
+  const historyReads = createHistoryReads({ engine, history, log: storage, maxBytes: WAL_READ_MAX_BYTES })
 
   // no await in here: decide, append and apply happen in one turn
   function write (op: WriteOp, params: JsonObject): OpOutcome {
@@ -106,6 +110,7 @@ export function createDispatcher ({ engine, storage, compactor, now }: Dispatche
     if (SESSION_OPS.has(op)) throw new RcpError('BAD_REQUEST', `${op} is a session op, not a data op`, { op })
     const params = validateParams(op, rawParams)
     if (OPS[op].write) return await dispatchWrite(op as WriteOp, params)
+    if (op === 'GET_INSTANCE' && params.at_offset !== undefined) return read(await historyReads.instanceAt(params))
     if (ENGINE_READS.has(op)) return read(engine.read(op as ReadOp, params))
     switch (op) {
       case 'INFO': return info(caller)
@@ -113,6 +118,7 @@ export function createDispatcher ({ engine, storage, compactor, now }: Dispatche
       case 'WAL_READ': return await walRead(params)
       case 'WAL_STATS': return read({ ...storage.stats() })
       case 'COMPACT': return read(await compactor.compact(params.force_snapshot === true))
+      case 'GET_HISTORY': return read(await historyReads.getHistory(params))
     }
     throw new RcpError('BAD_REQUEST', `unknown op: ${op}`, { op })
   }

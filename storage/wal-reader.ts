@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { decodeRecordAt, emptyDecodedRecord, HEADER_SIZE, NOOP_TYPE, readSequence } from './record.js'
 import type { DecodedRecord } from './record.js'
 import { SegmentWindow } from './segment-window.js'
-import { seekPosition, segmentOf } from './segments.js'
+import { INDEX_EVERY_BYTES, seekPosition, segmentOf } from './segments.js'
 import type { SegmentInfo } from './segments.js'
 import type { CommittedRecord } from './log.js'
 import type { WalState } from './wal-writer.js'
@@ -79,6 +79,8 @@ export class RecordGoneError extends Error {
 
 /** bytes read around each record a history read wants: a few neighbours of one instance often share them */
 const AT_CHUNK = 64 * 1024
+/** reading newest first, a load reaches this far back, where the next records wanted are */
+const AT_BACK = AT_CHUNK - 2 * INDEX_EVERY_BYTES
 
 interface OpenSegment {
   handle: FileHandle
@@ -98,6 +100,7 @@ export async function readRecordsAt (state: WalState, offsets: number[], maxByte
   const open = new Map<SegmentInfo, OpenSegment>()
   const records: CommittedRecord[] = []
   const rec = emptyDecodedRecord()
+  const backwards = offsets.length > 1 && offsets[0] > offsets[1]
   let bytes = 0
   try {
     for (const offset of offsets) {
@@ -110,7 +113,7 @@ export async function readRecordsAt (state: WalState, offsets: number[], maxByte
         o = { handle, window: new SegmentWindow(async (buf, at, length, position) => (await handle.read(buf, at, length, position)).bytesRead, seg.size, AT_CHUNK) }
         open.set(seg, o)
       }
-      const size = await readOne(o.window, seg, offset, rec)
+      const size = await readOne(o.window, seg, offset, rec, backwards)
       if (records.length > 0 && bytes + size > maxBytes) break
       records.push({ sequence: offset, entry: rec.entry })
       bytes += size
@@ -129,12 +132,15 @@ export async function readRecordsAt (state: WalState, offsets: number[], maxByte
 }
 
 /** Decodes the record `sequence` of the segment into `rec`, stepping from the index point before it; returns its size. */
-async function readOne (window: SegmentWindow, seg: SegmentInfo, sequence: number, rec: DecodedRecord): Promise<number> {
+async function readOne (window: SegmentWindow, seg: SegmentInfo, sequence: number, rec: DecodedRecord, backwards: boolean): Promise<number> {
   let pos = seekPosition(seg, sequence)
   for (;;) {
     let at = window.headerOffset(pos)
-    if (at < 0) at = await window.loadAt(pos)
-    if (window.length - at < HEADER_SIZE) break
+    if (at < 0) {
+      await window.loadAt(backwards ? Math.max(0, pos - AT_BACK) : pos)
+      at = window.headerOffset(pos)
+    }
+    if (at < 0) break
     const found = readSequence(window.buf, at)
     if (found > sequence) break
     if (found === sequence) {

@@ -1,0 +1,235 @@
+/**
+ * History benchmark (history.md §7): a WAL of 2,000,000 records, written straight in the
+ * record format, in which one instance has 200,000 entries (every 10th record) and
+ * 20,000 others share the rest. Measures:
+ *   - GET_HISTORY pages of 100 for the big instance from random from_offsets, both
+ *     directions, p50/p99 (through the dispatcher: validation, index, reads, items);
+ *   - GET_INSTANCE at_offset on it at random offsets, p50/p99;
+ *   - index bytes per retained entry (heap measured, and the sparse position points);
+ *   - recovery time with the index vs without (storage scan alone, and with engine replay).
+ * Run: npm run bench:history (RECORDS=… and HOT_EVERY=… scale it). Prints a table, then
+ * the figures as one JSON line (the last line).
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { WalEntry } from '../protocol/entries.js'
+import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../src/config/schema.js'
+import { createEngine } from '../src/engine/index.js'
+import type { SnapshotLine } from '../src/engine/types.js'
+import { openDatabase } from '../src/ops/index.js'
+import { encodeRecord, HistoryIndex, segmentName } from '../storage/index.js'
+import { stampRecord } from '../storage/record.js'
+import { recover } from '../storage/recovery.js'
+import type { RecoveryTarget } from '../storage/recovery.js'
+import { silentLogger } from '../storage/logger.js'
+
+const RECORDS = Number(process.env.RECORDS ?? 2_000_000)
+const HOT_EVERY = Number(process.env.HOT_EVERY ?? 10)
+const OTHERS = 20_000
+const SEGMENT_BYTES = 64 * 1024 * 1024
+const SAMPLES = 1000
+const HOT = 'order-hot'
+const TS0 = Date.UTC(2025, 0, 15)
+
+function gc (): void {
+  const g = (globalThis as { gc?: () => void }).gc
+  if (g !== undefined) { g(); g() }
+}
+
+const heapBytes = (): number => {
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
+}
+
+function percentile (sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
+}
+
+const ms = (n: number): string => n.toFixed(3).padStart(9)
+
+/** The n-th record of the benchmark WAL (1-based sequence): the hot instance every HOT_EVERY-th, creates first, then events round-robin. */
+function entryAt (seq: number): WalEntry {
+  const ts = TS0 + seq
+  if (seq === 1) return { type: 'put_machine', machine: 'order', version: 1, definition_hash: '', definition: { states: ['open', 'closed'], initial: 'open', transitions: [{ from: ['open', 'closed'], event: 'NOTE', to: 'open' }, { from: ['open'], event: 'CLOSE', to: 'closed' }] }, ts }
+  if (seq === 2) return { type: 'create_instance', instance_id: HOT, machine: 'order', version: 1, initial_state: 'open', initial_ctx: { n: 0 }, ts }
+  if (seq % HOT_EVERY === 0) return { type: 'apply_event', instance_id: HOT, machine: 'order', version: 1, event: 'NOTE', from_state: 'open', to_state: 'open', payload: { n: seq }, ctx: { n: seq, note: 'hot' }, ts }
+  const other = seq - 2 - Math.floor(seq / HOT_EVERY)
+  const id = `order-${other % OTHERS}`
+  if (other < OTHERS) return { type: 'create_instance', instance_id: id, machine: 'order', version: 1, initial_state: 'open', initial_ctx: { n: 0 }, ts }
+  return { type: 'apply_event', instance_id: id, machine: 'order', version: 1, event: 'NOTE', from_state: 'open', to_state: 'open', payload: { n: seq }, ctx: { n: seq, note: 'other' }, ts }
+}
+
+/** Writes the WAL segment by segment; returns its size in bytes. */
+function buildWal (dataDir: string): number {
+  const walDir = path.join(dataDir, 'wal')
+  fs.mkdirSync(walDir, { recursive: true })
+  let id = 1
+  let chunk: Buffer[] = []
+  let chunkBytes = 0
+  let total = 0
+  const flush = (): void => {
+    fs.writeFileSync(path.join(walDir, segmentName(id++)), Buffer.concat(chunk))
+    total += chunkBytes
+    chunk = []
+    chunkBytes = 0
+  }
+  for (let seq = 1; seq <= RECORDS; seq++) {
+    const record = encodeRecord(entryAt(seq))
+    stampRecord(record, seq, false)
+    if (chunkBytes + record.length > SEGMENT_BYTES) flush()
+    chunk.push(record)
+    chunkBytes += record.length
+  }
+  flush()
+  return total
+}
+
+const noTarget: RecoveryTarget = { restore () {}, apply () {} }
+
+function engineTarget (): RecoveryTarget {
+  const engine = createEngine()
+  return { restore: (line) => { engine.restore(line as SnapshotLine) }, apply: (entry, seq) => { engine.apply(entry, seq) }, stats: () => engine.stats() }
+}
+
+/** Best of `runs` recoveries of the directory, alternating with and without the index (so page cache and JIT favour neither). */
+async function recoveryTimes (dataDir: string, target: () => RecoveryTarget, runs: number): Promise<{ without: number, with: number, points: number }> {
+  let without = Infinity
+  let withIndex = Infinity
+  let points = 0
+  for (let i = 0; i < runs; i++) {
+    for (const indexed of [false, true]) {
+      gc()
+      const t0 = performance.now()
+      const { segments } = await recover({ dataDir, skipCorruptRecords: false, logger: silentLogger, target: target(), index: indexed ? new HistoryIndex() : undefined })
+      const took = performance.now() - t0
+      if (indexed) withIndex = Math.min(withIndex, took)
+      else without = Math.min(without, took)
+      points = segments.reduce((n, seg) => n + seg.indexSeqs.length, 0)
+    }
+  }
+  return { without, with: withIndex, points }
+}
+
+/**
+ * Heap taken by an index of the instance entries, per entry: one index of the big instance
+ * alone, then one of everything. The entry objects are made before the baseline (recovery
+ * holds each one only while indexing it, and the instance ids are the engine's strings).
+ */
+function indexBytes (): { entries: number, instances: number, bytesPerEntry: number, hotBytesPerEntry: number } {
+  const ids = [HOT, ...Array.from({ length: OTHERS }, (_, i) => `order-${i}`)]
+  const creates = new Map(ids.map(id => [id, { type: 'create_instance', instance_id: id } as WalEntry]))
+  const applies = new Map(ids.map(id => [id, { type: 'apply_event', instance_id: id } as WalEntry]))
+  const shapes: Array<WalEntry | null> = new Array(RECORDS + 1).fill(null)
+  for (let seq = 1; seq <= RECORDS; seq++) {
+    const e = entryAt(seq)
+    if (e.type !== 'put_machine') shapes[seq] = ((e.type === 'create_instance' ? creates : applies).get((e as { instance_id: string }).instance_id)) as WalEntry
+  }
+  const measure = (only: string | null): { bytes: number, entries: number, instances: number } => {
+    gc()
+    const before = heapBytes()
+    const index = new HistoryIndex()
+    for (let seq = 1; seq <= RECORDS; seq++) {
+      const e = shapes[seq]
+      if (e !== null && (only === null || (e as { instance_id: string }).instance_id === only)) index.add(seq, e)
+    }
+    gc()
+    return { bytes: heapBytes() - before, entries: index.entries, instances: index.instances }
+  }
+  const hot = measure(HOT)
+  const all = measure(null)
+  return { entries: all.entries, instances: all.instances, bytesPerEntry: all.bytes / all.entries, hotBytesPerEntry: hot.bytes / hot.entries }
+}
+
+async function timed (runs: number, call: (i: number) => Promise<unknown>): Promise<{ p50: number, p99: number, max: number }> {
+  const times: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now()
+    await call(i)
+    times.push(performance.now() - t0)
+  }
+  times.sort((a, b) => a - b)
+  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99), max: times[times.length - 1] }
+}
+
+/** A seeded uniform offset in [1, head] (mulberry32), so runs are comparable. */
+function offsets (seed: number, head: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let x = a
+    x = Math.imul(x ^ (x >>> 15), x | 1)
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
+    return 1 + Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * head)
+  }
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rstmdb-bench-history-'))
+const results: Array<Record<string, number | string | boolean | null>> = []
+try {
+  // first, while the heap holds nothing else
+  const mem = indexBytes()
+  let t0 = performance.now()
+  const walBytes = buildWal(dir)
+  const hotEntries = 1 + Math.floor(RECORDS / HOT_EVERY)
+  console.log(`WAL: ${RECORDS.toLocaleString('en-US')} records (${hotEntries.toLocaleString('en-US')} of ${HOT}, the rest over ${OTHERS.toLocaleString('en-US')} instances), ${(walBytes / 1048576).toFixed(0)} MiB, written in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+
+  const scan = await recoveryTimes(dir, () => noTarget, 2)
+  const replay = await recoveryTimes(dir, engineTarget, 2)
+  console.log('\nrecovery                    without index   with index   ratio')
+  for (const [name, r] of [['storage scan', scan], ['scan + engine replay', replay]] as const) {
+    console.log(`${name.padEnd(27)} ${(r.without.toFixed(0) + ' ms').padStart(13)} ${(r.with.toFixed(0) + ' ms').padStart(12)} ${(r.with / r.without).toFixed(2).padStart(7)}`)
+    results.push({ name: 'recovery', kind: name, records: RECORDS, without_index_ms: Math.round(r.without), with_index_ms: Math.round(r.with), ratio: Number((r.with / r.without).toFixed(3)) })
+  }
+
+  // each sparse point is two small integers in JS arrays: 16 bytes
+  const pointBytes = (scan.points * 16) / RECORDS
+  const total = mem.bytesPerEntry + pointBytes
+  console.log(`\nindex memory per retained entry (${mem.entries.toLocaleString('en-US')} entries of ${mem.instances.toLocaleString('en-US')} instances):`)
+  console.log(`  per-instance offsets (heap measured: map, per-instance forms, offsets) ${mem.bytesPerEntry.toFixed(2)} B`)
+  console.log(`  sparse position points (${scan.points.toLocaleString('en-US')} points × 16 B)                   ${pointBytes.toFixed(2)} B`)
+  console.log(`  total                                                              ${total.toFixed(2)} B   (${HOT} alone: ${mem.hotBytesPerEntry.toFixed(2)} B of offsets per entry)`)
+  results.push({
+    name: 'index_memory',
+    entries: mem.entries,
+    instances: mem.instances,
+    offsets_bytes_per_entry: Number(mem.bytesPerEntry.toFixed(2)),
+    position_bytes_per_entry: Number(pointBytes.toFixed(2)),
+    bytes_per_entry: Number(total.toFixed(2)),
+    hot_offsets_bytes_per_entry: Number(mem.hotBytesPerEntry.toFixed(2)),
+    exact_heap: typeof (globalThis as { gc?: unknown }).gc === 'function',
+  })
+
+  t0 = performance.now()
+  const db = await openDatabase({
+    storage: { ...DEFAULT_STORAGE, data_dir: dir, fsync_policy: { kind: 'never' } },
+    compaction: { ...DEFAULT_COMPACTION, enabled: false },
+  })
+  const openMs = performance.now() - t0
+  const head = db.head()
+  const stats = db.stats().wal
+  console.log(`\nopened the database in ${(openMs / 1000).toFixed(1)} s: head ${head}, ${stats.segment_count} segments`)
+
+  const next = offsets(42, head)
+  console.log('\nquery                                   p50 ms    p99 ms    max ms')
+  for (const reverse of [false, true]) {
+    const { p50, p99, max } = await timed(SAMPLES, async () => {
+      const from = next()
+      const { result } = await db.dispatch('GET_HISTORY', { instance_id: HOT, from_offset: from, limit: 100, reverse })
+      if (result.items.length !== 100 && (reverse ? from > 1000 : from < head - 1000)) throw new Error(`short page from ${from}: ${result.items.length}`)
+    })
+    const name = `GET_HISTORY limit 100${reverse ? ' reverse' : ''}`
+    console.log(`${name.padEnd(37)} ${ms(p50)} ${ms(p99)} ${ms(max)}`)
+    results.push({ name: 'get_history', reverse, limit: 100, samples: SAMPLES, p50_ms: Number(p50.toFixed(3)), p99_ms: Number(p99.toFixed(3)), max_ms: Number(max.toFixed(3)) })
+  }
+  const at = await timed(SAMPLES, async () => {
+    const { result } = await db.dispatch('GET_INSTANCE', { instance_id: HOT, at_offset: next() })
+    if (result.instance_id !== HOT) throw new Error('wrong instance')
+  })
+  console.log(`${'GET_INSTANCE at_offset'.padEnd(37)} ${ms(at.p50)} ${ms(at.p99)} ${ms(at.max)}`)
+  results.push({ name: 'at_offset', samples: SAMPLES, p50_ms: Number(at.p50.toFixed(3)), p99_ms: Number(at.p99.toFixed(3)), max_ms: Number(at.max.toFixed(3)) })
+  await db.close()
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true })
+}
+console.log(JSON.stringify({ records: RECORDS, hot_every: HOT_EVERY, others: OTHERS, results }))

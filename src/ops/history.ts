@@ -3,6 +3,7 @@ import { RcpError } from '../../protocol/errors.js'
 import { HISTORY_MAX_LIMIT } from '../../protocol/schemas.js'
 import type { CommittedRecord, HistorySource, Log } from '../../storage/index.js'
 import type { Engine, InstanceRecord } from '../engine/types.js'
+import { instanceNotFound } from '../engine/writes.js'
 
 /**
  * GET_HISTORY and GET_INSTANCE `at_offset` (history.md §2–3): reads of committed
@@ -47,10 +48,6 @@ function historyItem ({ sequence, entry }: CommittedRecord): JsonObject {
     if (entry.event_id !== undefined) item.event_id = entry.event_id
   }
   return item
-}
-
-function instanceNotFound (id: string, details: JsonObject = {}): RcpError {
-  return new RcpError('INSTANCE_NOT_FOUND', `instance not found: ${id}`, { instance_id: id, ...details })
 }
 
 function aboveHead (field: string, offset: number, head: number): RcpError {
@@ -112,7 +109,7 @@ export function createHistoryReads ({ engine, history, log, maxBytes }: HistoryD
     const last = page.records[0]
     if (last !== undefined) return engine.instanceAfter(last.entry, last.sequence)
     // its creation is kept and comes later: it did not exist yet
-    if (page.complete) throw instanceNotFound(id, { at_offset: at })
+    if (page.complete) throw instanceNotFound(id)
     // none of its entries up to `at` is kept, but if nothing changed it since, it is as it is now
     const lastChange = existingRecord(id).last_wal_offset
     if (lastChange <= at) return engine.read('GET_INSTANCE', { instance_id: id })

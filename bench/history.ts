@@ -29,6 +29,8 @@ const HOT_EVERY = Number(process.env.HOT_EVERY ?? 10)
 const OTHERS = 20_000
 const SEGMENT_BYTES = 64 * 1024 * 1024
 const SAMPLES = 1000
+/** recoveries per kind, with and without the index alternately; the best of each counts */
+const RECOVERY_RUNS = Number(process.env.RECOVERY_RUNS ?? 3)
 const HOT = 'order-hot'
 const TS0 = Date.UTC(2025, 0, 15)
 
@@ -141,16 +143,31 @@ function indexBytes (): { entries: number, instances: number, bytesPerEntry: num
   return { entries: all.entries, instances: all.instances, bytesPerEntry: all.bytes / all.entries, hotBytesPerEntry: hot.bytes / hot.entries }
 }
 
-async function timed (runs: number, call: (i: number) => Promise<unknown>): Promise<{ p50: number, p99: number, max: number }> {
+interface Timing { p50: number, p99: number, max: number, cpuP50: number, cpuP99: number }
+
+/**
+ * Wall time per call and, beside it, the CPU time the process spent on it (threads included):
+ * on a shared host the wall-time tail also holds the time other processes had the CPU.
+ */
+async function timed (runs: number, call: (i: number) => Promise<unknown>): Promise<Timing> {
   const times: number[] = []
+  const cpu: number[] = []
   for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
     await call(i)
     times.push(performance.now() - t0)
+    const c = process.cpuUsage(c0)
+    cpu.push((c.user + c.system) / 1000)
   }
   times.sort((a, b) => a - b)
-  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99), max: times[times.length - 1] }
+  cpu.sort((a, b) => a - b)
+  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99), max: times[times.length - 1], cpuP50: percentile(cpu, 0.5), cpuP99: percentile(cpu, 0.99) }
 }
+
+const round = (n: number): number => Number(n.toFixed(3))
+const timingRow = (name: string, t: Timing): string => `${name.padEnd(33)} ${ms(t.p50)} ${ms(t.p99)} ${ms(t.max)} ${ms(t.cpuP50)} ${ms(t.cpuP99)}`
+const timingFields = (t: Timing): Record<string, number> => ({ p50_ms: round(t.p50), p99_ms: round(t.p99), max_ms: round(t.max), cpu_p50_ms: round(t.cpuP50), cpu_p99_ms: round(t.cpuP99) })
 
 /** A seeded uniform offset in [1, head] (mulberry32), so runs are comparable. */
 function offsets (seed: number, head: number): () => number {
@@ -174,8 +191,8 @@ try {
   const hotEntries = 1 + Math.floor(RECORDS / HOT_EVERY)
   console.log(`WAL: ${RECORDS.toLocaleString('en-US')} records (${hotEntries.toLocaleString('en-US')} of ${HOT}, the rest over ${OTHERS.toLocaleString('en-US')} instances), ${(walBytes / 1048576).toFixed(0)} MiB, written in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 
-  const scan = await recoveryTimes(dir, () => noTarget, 2)
-  const replay = await recoveryTimes(dir, engineTarget, 2)
+  const scan = await recoveryTimes(dir, () => noTarget, RECOVERY_RUNS)
+  const replay = await recoveryTimes(dir, engineTarget, RECOVERY_RUNS)
   console.log('\nrecovery                    without index   with index   ratio')
   for (const [name, r] of [['storage scan', scan], ['scan + engine replay', replay]] as const) {
     console.log(`${name.padEnd(27)} ${(r.without.toFixed(0) + ' ms').padStart(13)} ${(r.with.toFixed(0) + ' ms').padStart(12)} ${(r.with / r.without).toFixed(2).padStart(7)}`)
@@ -211,23 +228,22 @@ try {
   console.log(`\nopened the database in ${(openMs / 1000).toFixed(1)} s: head ${head}, ${stats.segment_count} segments`)
 
   const next = offsets(42, head)
-  console.log('\nquery                                   p50 ms    p99 ms    max ms')
+  console.log('\nquery                                 p50 ms    p99 ms    max ms   cpu p50   cpu p99')
   for (const reverse of [false, true]) {
-    const { p50, p99, max } = await timed(SAMPLES, async () => {
+    const timing = await timed(SAMPLES, async () => {
       const from = next()
       const { result } = await db.dispatch('GET_HISTORY', { instance_id: HOT, from_offset: from, limit: 100, reverse })
       if (result.items.length !== 100 && (reverse ? from > 1000 : from < head - 1000)) throw new Error(`short page from ${from}: ${result.items.length}`)
     })
-    const name = `GET_HISTORY limit 100${reverse ? ' reverse' : ''}`
-    console.log(`${name.padEnd(37)} ${ms(p50)} ${ms(p99)} ${ms(max)}`)
-    results.push({ name: 'get_history', reverse, limit: 100, samples: SAMPLES, p50_ms: Number(p50.toFixed(3)), p99_ms: Number(p99.toFixed(3)), max_ms: Number(max.toFixed(3)) })
+    console.log(timingRow(`GET_HISTORY limit 100${reverse ? ' reverse' : ''}`, timing))
+    results.push({ name: 'get_history', reverse, limit: 100, samples: SAMPLES, ...timingFields(timing) })
   }
   const at = await timed(SAMPLES, async () => {
     const { result } = await db.dispatch('GET_INSTANCE', { instance_id: HOT, at_offset: next() })
     if (result.instance_id !== HOT) throw new Error('wrong instance')
   })
-  console.log(`${'GET_INSTANCE at_offset'.padEnd(37)} ${ms(at.p50)} ${ms(at.p99)} ${ms(at.max)}`)
-  results.push({ name: 'at_offset', samples: SAMPLES, p50_ms: Number(at.p50.toFixed(3)), p99_ms: Number(at.p99.toFixed(3)), max_ms: Number(at.max.toFixed(3)) })
+  console.log(timingRow('GET_INSTANCE at_offset', at))
+  results.push({ name: 'at_offset', samples: SAMPLES, ...timingFields(at) })
   await db.close()
 } finally {
   fs.rmSync(dir, { recursive: true, force: true })

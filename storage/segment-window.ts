@@ -30,10 +30,9 @@ export class SegmentWindow {
     return at >= 0 && at + HEADER_SIZE <= this.length ? at : -1
   }
 
-  /** Reads a chunk from `pos` into the window; returns the offset of `pos` in `buf` (0). */
-  async loadAt (pos: number): Promise<number> {
-    await this.fill(pos, HEADER_SIZE)
-    return 0
+  /** Reads `length` bytes (at least a chunk, at most to the end of the file) from `pos` into the window. */
+  async loadAt (pos: number, length = HEADER_SIZE): Promise<void> {
+    await this.fill(pos, length)
   }
 
   /**

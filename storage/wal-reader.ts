@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { decodeRecordAt, emptyDecodedRecord, HEADER_SIZE, NOOP_TYPE, readSequence } from './record.js'
 import type { DecodedRecord } from './record.js'
 import { SegmentWindow } from './segment-window.js'
-import { INDEX_EVERY_BYTES, seekPosition, segmentOf } from './segments.js'
+import { seekPosition, segmentOf } from './segments.js'
 import type { SegmentInfo } from './segments.js'
 import type { CommittedRecord } from './log.js'
 import type { WalState } from './wal-writer.js'
@@ -77,10 +77,10 @@ export class RecordGoneError extends Error {
   }
 }
 
-/** bytes read around each record a history read wants: a few neighbours of one instance often share them */
-const AT_CHUNK = 64 * 1024
-/** reading newest first, a load reaches this far back, where the next records wanted are */
-const AT_BACK = AT_CHUNK - 2 * INDEX_EVERY_BYTES
+/** a lone record is read with this much around it (its index point is at most 4 KiB before it) */
+const AT_CHUNK = 16 * 1024
+/** records wanted whose index points lie within this span of each other are read with one read */
+const GROUP_SPAN = 1024 * 1024
 
 interface OpenSegment {
   handle: FileHandle
@@ -90,9 +90,10 @@ interface OpenSegment {
 /**
  * The committed records at `offsets` (in the order given), stopping before their bytes
  * pass `maxBytes` (always at least one). Each is found from its segment's sparse index
- * by stepping over at most a few record headers, so N records cost N small reads, and
- * neighbours share them. Throws RecordGoneError when an offset's segment was compacted
- * away, WAL_IO_ERROR on any other failure.
+ * by stepping over at most a few record headers, and records wanted near each other
+ * are fetched with one read, so N records cost at most N small reads, often one.
+ * Throws RecordGoneError when an offset's segment was compacted away, WAL_IO_ERROR on
+ * any other failure.
  */
 export async function readRecordsAt (state: WalState, offsets: number[], maxBytes: number): Promise<ReadResult> {
   state.io.reads++
@@ -100,24 +101,39 @@ export async function readRecordsAt (state: WalState, offsets: number[], maxByte
   const open = new Map<SegmentInfo, OpenSegment>()
   const records: CommittedRecord[] = []
   const rec = emptyDecodedRecord()
-  const backwards = offsets.length > 1 && offsets[0] > offsets[1]
   let bytes = 0
   try {
-    for (const offset of offsets) {
-      const i = segmentOf(segments, offset)
-      if (i < 0) throw new RecordGoneError(offset)
-      const seg = segments[i]
+    let i = 0
+    while (i < offsets.length && !(records.length > 0 && bytes >= maxBytes)) {
+      const s = segmentOf(segments, offsets[i])
+      if (s < 0) throw new RecordGoneError(offsets[i])
+      const seg = segments[s]
+      // the run of records wanted next that lie close together in this segment, and the bytes that hold them
+      let first = seekPosition(seg, offsets[i])
+      let last = first
+      let end = i + 1
+      for (; end < offsets.length; end++) {
+        if (offsets[end] < seg.firstSeq || offsets[end] > seg.lastSeq) break
+        const point = seekPosition(seg, offsets[end])
+        if (Math.max(last, point) - Math.min(first, point) > GROUP_SPAN) break
+        first = Math.min(first, point)
+        last = Math.max(last, point)
+      }
       let o = open.get(seg)
       if (o === undefined) {
         const handle = await fs.promises.open(seg.path, 'r')
         o = { handle, window: new SegmentWindow(async (buf, at, length, position) => (await handle.read(buf, at, length, position)).bytesRead, seg.size, AT_CHUNK) }
         open.set(seg, o)
       }
-      const size = await readOne(o.window, seg, offset, rec, backwards)
-      if (records.length > 0 && bytes + size > maxBytes) break
-      records.push({ sequence: offset, entry: rec.entry })
-      bytes += size
+      await o.window.loadAt(first, last - first + AT_CHUNK)
+      for (; i < end; i++) {
+        const size = await readOne(o.window, seg, offsets[i], rec)
+        if (records.length > 0 && bytes + size > maxBytes) return { records, bytes }
+        records.push({ sequence: offsets[i], entry: rec.entry })
+        bytes += size
+      }
     }
+    return { records, bytes }
   } catch (err) {
     if (err instanceof RecordGoneError) throw err
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new RecordGoneError(offsets[records.length])
@@ -128,16 +144,15 @@ export async function readRecordsAt (state: WalState, offsets: number[], maxByte
       await o.handle.close()
     }
   }
-  return { records, bytes }
 }
 
 /** Decodes the record `sequence` of the segment into `rec`, stepping from the index point before it; returns its size. */
-async function readOne (window: SegmentWindow, seg: SegmentInfo, sequence: number, rec: DecodedRecord, backwards: boolean): Promise<number> {
+async function readOne (window: SegmentWindow, seg: SegmentInfo, sequence: number, rec: DecodedRecord): Promise<number> {
   let pos = seekPosition(seg, sequence)
   for (;;) {
     let at = window.headerOffset(pos)
     if (at < 0) {
-      await window.loadAt(backwards ? Math.max(0, pos - AT_BACK) : pos)
+      await window.loadAt(pos)
       at = window.headerOffset(pos)
     }
     if (at < 0) break

@@ -1,5 +1,10 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import t from 'tap'
+import type { WalEntry } from '../../protocol/entries.js'
 import type { Database } from '../../src/ops/index.js'
+import { encodeRecord, segmentName } from '../../storage/index.js'
+import { stampRecord } from '../../storage/record.js'
 import { rejected } from '../support/client.js'
 import { ORDER } from '../support/machines.js'
 import { tempDir } from '../support/temp-dir.js'
@@ -153,4 +158,30 @@ t.test('a page stops early to fit one message; next_offset picks up there', asyn
   t.ok(Buffer.byteLength(JSON.stringify(first)) < 16 * 1024 * 1024)
   const rest = await allPages(historyOf(db), 'big', { limit: 100, from: first.next_offset as number })
   t.same([...first.items.map(i => i.wal_offset), ...offsetsOf(rest)].slice(1), written, 'nothing skipped')
+})
+
+t.test('records after garbage that recovery skipped are found: an index point follows every gap', async t => {
+  const dir = tempDir(t)
+  const ts = START
+  const entries: WalEntry[] = [
+    { type: 'put_machine', machine: 'order', version: 1, definition_hash: '', definition: { states: ['pending'], initial: 'pending', transitions: [{ from: ['pending'], event: 'NOTE', to: 'pending' }] }, ts },
+    { type: 'create_instance', instance_id: 'x', machine: 'order', version: 1, initial_state: 'pending', initial_ctx: {}, ts },
+    ...Array.from({ length: 30 }, (_, i): WalEntry => ({ type: 'apply_event', instance_id: 'x', machine: 'order', version: 1, event: 'NOTE', from_state: 'pending', to_state: 'pending', payload: { i }, ctx: { i }, ts })),
+  ]
+  const records = entries.map((entry, i) => {
+    const record = encodeRecord(entry)
+    stampRecord(record, i + 1, false)
+    return record
+  })
+  // bytes that are no record, after the 10th, in a sealed segment; the last record in a second segment
+  const garbage = Buffer.alloc(300, 0xab)
+  fs.mkdirSync(path.join(dir, 'wal'))
+  fs.writeFileSync(path.join(dir, 'wal', segmentName(1)), Buffer.concat([...records.slice(0, 10), garbage, ...records.slice(10, -1)]))
+  fs.writeFileSync(path.join(dir, 'wal', segmentName(2)), records[records.length - 1])
+  const db = await openDb(dir, { storage: { skip_corrupt_records: true } })
+  t.teardown(() => db.close())
+  t.ok(db.report.corrupt_records_skipped > 0, 'recovery skipped the garbage')
+  const all = await allPages(historyOf(db), 'x', { limit: 7 })
+  t.same(offsetsOf(all), Array.from({ length: 31 }, (_, i) => i + 2), 'every entry of x, before and after the garbage')
+  t.same((await call(db, 'GET_INSTANCE', { instance_id: 'x', at_offset: 20 })).ctx, { i: 17 }, 'the state at 20: event 17')
 })

@@ -18,6 +18,7 @@ import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../src/config/schema.js'
 import { createEngine } from '../src/engine/index.js'
 import type { SnapshotLine } from '../src/engine/types.js'
 import { openDatabase } from '../src/ops/index.js'
+import { prng } from './prng.js'
 import { encodeRecord, HistoryIndex, segmentName } from '../storage/index.js'
 import { stampRecord } from '../storage/record.js'
 import { recover } from '../storage/recovery.js'
@@ -169,16 +170,10 @@ const round = (n: number): number => Number(n.toFixed(3))
 const timingRow = (name: string, t: Timing): string => `${name.padEnd(33)} ${ms(t.p50)} ${ms(t.p99)} ${ms(t.max)} ${ms(t.cpuP50)} ${ms(t.cpuP99)}`
 const timingFields = (t: Timing): Record<string, number> => ({ p50_ms: round(t.p50), p99_ms: round(t.p99), max_ms: round(t.max), cpu_p50_ms: round(t.cpuP50), cpu_p99_ms: round(t.cpuP99) })
 
-/** A seeded uniform offset in [1, head] (mulberry32), so runs are comparable. */
+/** Seeded uniform offsets in [1, head], so runs are comparable. */
 function offsets (seed: number, head: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return 1 + Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * head)
-  }
+  const rand = prng(seed)
+  return () => 1 + Math.floor(rand() * head)
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rstmdb-bench-history-'))

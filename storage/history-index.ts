@@ -159,12 +159,6 @@ export class HistoryIndex {
     if (next !== o) this.byInstance.set(id, next)
   }
 
-  /** true when the instance has kept entries */
-  has (instanceId: string): boolean {
-    const o = this.byInstance.get(instanceId)
-    return o !== undefined && offsetAt(o, count(o) - 1) >= this.floor
-  }
-
   /**
    * The instance's kept offsets from `from` (inclusive): ascending from the lowest
    * offset ≥ from, or with `reverse` descending from the highest offset ≤ from; `want`

@@ -150,6 +150,22 @@ interface Timing { p50: number, p99: number, max: number, cpuP50: number, cpuP99
  * Wall time per call and, beside it, the CPU time the process spent on it (threads included):
  * on a shared host the wall-time tail also holds the time other processes had the CPU.
  */
+/** Heap bytes per entry when every instance has `perInstance` entries (about 1,000,000 entries in all): what small instances cost. */
+function bytesPerEntryAt (perInstance: number): number {
+  const instances = Math.max(1, Math.floor(1_000_000 / perInstance))
+  const creates = Array.from({ length: instances }, (_, i) => ({ type: 'create_instance', instance_id: `shape-${i}` }) as WalEntry)
+  const applies = creates.map(c => ({ type: 'apply_event', instance_id: (c as { instance_id: string }).instance_id }) as WalEntry)
+  gc()
+  const before = heapBytes()
+  const index = new HistoryIndex()
+  let seq = 0
+  for (let round = 0; round < perInstance; round++) {
+    for (let i = 0; i < instances; i++) index.add(++seq, round === 0 ? creates[i] : applies[i])
+  }
+  gc()
+  return (heapBytes() - before) / index.entries
+}
+
 async function timed (runs: number, call: (i: number) => Promise<unknown>): Promise<Timing> {
   const times: number[] = []
   const cpu: number[] = []
@@ -181,6 +197,7 @@ const results: Array<Record<string, number | string | boolean | null>> = []
 try {
   // first, while the heap holds nothing else
   const mem = indexBytes()
+  const shapes = [1, 2, 5, 10, 32, 33, 100, 1000].map(n => ({ perInstance: n, bytes: bytesPerEntryAt(n) }))
   let t0 = performance.now()
   const walBytes = buildWal(dir)
   const hotEntries = 1 + Math.floor(RECORDS / HOT_EVERY)
@@ -201,6 +218,8 @@ try {
   console.log(`  per-instance offsets (heap measured: map, per-instance forms, offsets) ${mem.bytesPerEntry.toFixed(2)} B`)
   console.log(`  sparse position points (${scan.points.toLocaleString('en-US')} points × 16 B)                   ${pointBytes.toFixed(2)} B`)
   console.log(`  total                                                              ${total.toFixed(2)} B   (${HOT} alone: ${mem.hotBytesPerEntry.toFixed(2)} B of offsets per entry)`)
+  console.log(`  offsets by entries per instance (1,000,000 entries): ${shapes.map(x => `${x.perInstance}: ${x.bytes.toFixed(1)} B`).join(', ')}`)
+  for (const x of shapes) results.push({ name: 'index_memory_shape', entries_per_instance: x.perInstance, offsets_bytes_per_entry: Number(x.bytes.toFixed(2)) })
   results.push({
     name: 'index_memory',
     entries: mem.entries,

@@ -9,7 +9,9 @@ import type { WalEntry } from '../protocol/entries.js'
  * many, so one instance's offsets take the cheapest form for their count:
  *   - one entry: the offset itself, as the map's value (no object at all);
  *   - up to RUN_AT entries: a plain array of offsets (8 bytes each; a typed array
- *     costs about 200 bytes of fixed overhead, more than the offsets themselves);
+ *     costs about 200 bytes of fixed overhead, more than the offsets themselves),
+ *     grown by doubling and padded with zeros (offsets are ≥ 1, so the first 0 ends
+ *     them): `push` would reserve 16 spare slots, more than most instances use;
  *   - beyond: a Run, offsets relative to a base in a Uint32Array (4 bytes each, a
  *     Float64Array only if one instance's kept entries ever span 2^32 offsets).
  * An offset is stored negated when it is the instance's create_instance, which is
@@ -75,7 +77,21 @@ function grown<T extends Uint32Array | Float64Array> (from: T, size: number, Typ
 type Offsets = number | number[] | Run
 
 function count (o: Offsets): number {
-  return typeof o === 'number' ? 1 : o.length
+  if (typeof o === 'number') return 1
+  return Array.isArray(o) ? arrayCount(o) : o.length
+}
+
+/** Offsets in a zero-padded array: the index of its first 0. */
+function arrayCount (a: number[]): number {
+  let hi = a.length - 1
+  if (a[hi] !== 0) return a.length
+  let lo = 0
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (a[mid] === 0) hi = mid
+    else lo = mid + 1
+  }
+  return lo
 }
 
 function offsetAt (o: Offsets, i: number): number {
@@ -107,9 +123,15 @@ function withOffset (o: Offsets | undefined, offset: number, create: boolean): O
   if (o === undefined) return stored
   if (typeof o === 'number') return [o, offset]
   if (Array.isArray(o)) {
-    if (o.length < RUN_AT) {
-      o.push(offset)
+    const n = arrayCount(o)
+    if (n < o.length) {
+      o[n] = offset
       return o
+    }
+    if (n < RUN_AT) {
+      const doubled = o.concat(new Array<number>(n).fill(0))
+      doubled[n] = offset
+      return doubled
     }
     const run = new Run(o.map(Math.abs), o[0] < 0)
     run.push(offset)
@@ -124,7 +146,7 @@ function withoutFirst (o: Offsets, from: number): Offsets | undefined {
   const n = count(o)
   if (from >= n) return undefined
   if (from === n - 1) return offsetAt(o, from)
-  if (Array.isArray(o)) return o.slice(from)
+  if (Array.isArray(o)) return o.slice(from, n)
   const run = o as Run
   run.dropFirst(from)
   return run
@@ -155,7 +177,7 @@ export class HistoryIndex {
     if (typeof id !== 'string') return
     const o = this.byInstance.get(id)
     const next = withOffset(o, sequence, entry.type === 'create_instance')
-    // arrays and runs grow in place
+    // arrays with room and runs grow in place
     if (next !== o) this.byInstance.set(id, next)
   }
 
@@ -166,13 +188,15 @@ export class HistoryIndex {
    */
   page (instanceId: string, from: number, want: number, reverse: boolean): IndexedPage {
     const o = this.byInstance.get(instanceId)
-    const lo = o === undefined ? 0 : lowerBound(o, this.floor)
-    if (o === undefined || lo === count(o)) return { offsets: [], earliest: null, complete: false }
+    if (o === undefined) return { offsets: [], earliest: null, complete: false }
+    const n = count(o)
+    const lo = lowerBound(o, this.floor)
+    if (lo === n) return { offsets: [], earliest: null, complete: false }
     const offsets: number[] = []
     if (reverse) {
       for (let i = lowerBound(o, from + 1) - 1; i >= lo && offsets.length < want; i--) offsets.push(offsetAt(o, i))
     } else {
-      for (let i = Math.max(lo, lowerBound(o, from)); i < count(o) && offsets.length < want; i++) offsets.push(offsetAt(o, i))
+      for (let i = Math.max(lo, lowerBound(o, from)); i < n && offsets.length < want; i++) offsets.push(offsetAt(o, i))
     }
     return { offsets, earliest: offsetAt(o, lo), complete: lo === 0 && startsWithCreate(o) }
   }

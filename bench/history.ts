@@ -10,9 +10,11 @@
  * Run: npm run bench:history (RECORDS=… and HOT_EVERY=… scale it). Prints a table, then
  * the figures as one JSON line (the last line).
  */
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { WalEntry } from '../protocol/entries.js'
 import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../src/config/schema.js'
 import { createEngine } from '../src/engine/index.js'
@@ -30,7 +32,7 @@ const HOT_EVERY = Number(process.env.HOT_EVERY ?? 10)
 const OTHERS = 20_000
 const SEGMENT_BYTES = 64 * 1024 * 1024
 const SAMPLES = 1000
-/** recoveries per kind, with and without the index alternately; the best of each counts */
+/** recoveries per kind, each in a fresh process, with and without the index alternately; the best of each counts */
 const RECOVERY_RUNS = Number(process.env.RECOVERY_RUNS ?? 3)
 const HOT = 'order-hot'
 const TS0 = Date.UTC(2025, 0, 15)
@@ -95,23 +97,44 @@ function engineTarget (): RecoveryTarget {
   return { restore: (line) => { engine.restore(line as SnapshotLine) }, apply: (entry, seq) => { engine.apply(entry, seq) }, stats: () => engine.stats() }
 }
 
-/** Best of `runs` recoveries of the directory, alternating with and without the index (so page cache and JIT favour neither). */
-async function recoveryTimes (dataDir: string, target: () => RecoveryTarget, runs: number): Promise<{ without: number, with: number, points: number }> {
-  let without = Infinity
-  let withIndex = Infinity
-  let points = 0
+/** In this (fresh) process: one recovery of the directory; prints its time and the sparse points it built. */
+async function recoverOnce (dataDir: string, replay: boolean, indexed: boolean): Promise<void> {
+  const c0 = process.cpuUsage()
+  const t0 = performance.now()
+  const { segments } = await recover({ dataDir, skipCorruptRecords: false, logger: silentLogger, target: replay ? engineTarget() : noTarget, index: indexed ? new HistoryIndex() : undefined })
+  const ms = performance.now() - t0
+  const cpu = process.cpuUsage(c0)
+  process.stdout.write(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, points: segments.reduce((n, seg) => n + seg.indexSeqs.length, 0) }))
+}
+
+/** A child process of this program with `args`, its JSON output parsed: each measurement starts from a fresh heap, as a server does. */
+function child (args: string[]): Record<string, number> {
+  return JSON.parse(execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), ...args], { encoding: 'utf8', maxBuffer: 1 << 20 })) as Record<string, number>
+}
+
+interface RecoveryTimes { without: number, with: number, cpuWithout: number, cpuWith: number, points: number }
+
+/**
+ * Best of `runs` recoveries, each in a fresh process, alternating with and without the index
+ * so the host's load favours neither; wall time and the process's CPU time (less disturbed
+ * by other processes on a shared host).
+ */
+function recoveryTimes (dataDir: string, replay: boolean, runs: number): RecoveryTimes {
+  const best: RecoveryTimes = { without: Infinity, with: Infinity, cpuWithout: Infinity, cpuWith: Infinity, points: 0 }
   for (let i = 0; i < runs; i++) {
     for (const indexed of [false, true]) {
-      gc()
-      const t0 = performance.now()
-      const { segments } = await recover({ dataDir, skipCorruptRecords: false, logger: silentLogger, target: target(), index: indexed ? new HistoryIndex() : undefined })
-      const took = performance.now() - t0
-      if (indexed) withIndex = Math.min(withIndex, took)
-      else without = Math.min(without, took)
-      points = segments.reduce((n, seg) => n + seg.indexSeqs.length, 0)
+      const r = child(['--recover', dataDir, replay ? 'replay' : 'scan', indexed ? 'index' : 'plain'])
+      if (indexed) {
+        best.with = Math.min(best.with, r.ms)
+        best.cpuWith = Math.min(best.cpuWith, r.cpuMs)
+      } else {
+        best.without = Math.min(best.without, r.ms)
+        best.cpuWithout = Math.min(best.cpuWithout, r.cpuMs)
+      }
+      best.points = r.points
     }
   }
-  return { without, with: withIndex, points }
+  return best
 }
 
 /**
@@ -134,7 +157,7 @@ function indexBytes (): { entries: number, instances: number, bytesPerEntry: num
     const index = new HistoryIndex()
     for (let seq = 1; seq <= RECORDS; seq++) {
       const e = shapes[seq]
-      if (e !== null && (only === null || (e as { instance_id: string }).instance_id === only)) index.add(seq, e)
+      if (e !== null && (only === null || (e as { instance_id: string }).instance_id === only)) index.addEntry(seq, e)
     }
     gc()
     return { bytes: heapBytes() - before, entries: index.entries, instances: index.instances }
@@ -150,7 +173,7 @@ interface Timing { p50: number, p99: number, max: number, cpuP50: number, cpuP99
  * Wall time per call and, beside it, the CPU time the process spent on it (threads included):
  * on a shared host the wall-time tail also holds the time other processes had the CPU.
  */
-/** Heap bytes per entry when every instance has `perInstance` entries (about 1,000,000 entries in all): what small instances cost. */
+/** In this (fresh) process: heap bytes per entry when every instance has `perInstance` entries (about 1,000,000 in all). */
 function bytesPerEntryAt (perInstance: number): number {
   const instances = Math.max(1, Math.floor(1_000_000 / perInstance))
   const creates = Array.from({ length: instances }, (_, i) => ({ type: 'create_instance', instance_id: `shape-${i}` }) as WalEntry)
@@ -160,10 +183,13 @@ function bytesPerEntryAt (perInstance: number): number {
   const index = new HistoryIndex()
   let seq = 0
   for (let round = 0; round < perInstance; round++) {
-    for (let i = 0; i < instances; i++) index.add(++seq, round === 0 ? creates[i] : applies[i])
+    for (let i = 0; i < instances; i++) index.addEntry(++seq, round === 0 ? creates[i] : applies[i])
   }
   gc()
-  return (heapBytes() - before) / index.entries
+  const bytes = heapBytes() - before
+  // the entries stay alive until after the measurement (recovery's engine holds the ids)
+  if (creates.length + applies.length === 0) throw new Error('no entries')
+  return bytes / index.entries
 }
 
 async function timed (runs: number, call: (i: number) => Promise<unknown>): Promise<Timing> {
@@ -192,23 +218,44 @@ function offsets (seed: number, head: number): () => number {
   return () => 1 + Math.floor(rand() * head)
 }
 
+if (process.argv[2] === '--recover') {
+  await recoverOnce(process.argv[3], process.argv[4] === 'replay', process.argv[5] === 'index')
+  process.exit(0)
+}
+if (process.argv[2] === '--shape') {
+  process.stdout.write(JSON.stringify({ bytes: bytesPerEntryAt(Number(process.argv[3])) }))
+  process.exit(0)
+}
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rstmdb-bench-history-'))
 const results: Array<Record<string, number | string | boolean | null>> = []
 try {
   // first, while the heap holds nothing else
   const mem = indexBytes()
-  const shapes = [1, 2, 5, 10, 32, 33, 100, 1000].map(n => ({ perInstance: n, bytes: bytesPerEntryAt(n) }))
+  const shapes = [1, 2, 5, 10, 32, 33, 100, 1000].map(n => ({ perInstance: n, bytes: child(['--shape', String(n)]).bytes }))
   let t0 = performance.now()
   const walBytes = buildWal(dir)
   const hotEntries = 1 + Math.floor(RECORDS / HOT_EVERY)
   console.log(`WAL: ${RECORDS.toLocaleString('en-US')} records (${hotEntries.toLocaleString('en-US')} of ${HOT}, the rest over ${OTHERS.toLocaleString('en-US')} instances), ${(walBytes / 1048576).toFixed(0)} MiB, written in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 
-  const scan = await recoveryTimes(dir, () => noTarget, RECOVERY_RUNS)
-  const replay = await recoveryTimes(dir, engineTarget, RECOVERY_RUNS)
-  console.log('\nrecovery                    without index   with index   ratio')
+  const scan = recoveryTimes(dir, false, RECOVERY_RUNS)
+  const replay = recoveryTimes(dir, true, RECOVERY_RUNS)
+  console.log(`\nrecovery (best of ${RECOVERY_RUNS} fresh processes)   without index   with index   ratio    CPU without   CPU with   ratio`)
   for (const [name, r] of [['storage scan', scan], ['scan + engine replay', replay]] as const) {
-    console.log(`${name.padEnd(27)} ${(r.without.toFixed(0) + ' ms').padStart(13)} ${(r.with.toFixed(0) + ' ms').padStart(12)} ${(r.with / r.without).toFixed(2).padStart(7)}`)
-    results.push({ name: 'recovery', kind: name, records: RECORDS, without_index_ms: Math.round(r.without), with_index_ms: Math.round(r.with), ratio: Number((r.with / r.without).toFixed(3)) })
+    const cells = [r.without, r.with].map(v => (v.toFixed(0) + ' ms').padStart(13)).join('') + (r.with / r.without).toFixed(2).padStart(8) +
+      [r.cpuWithout, r.cpuWith].map(v => (v.toFixed(0) + ' ms').padStart(13)).join('') + (r.cpuWith / r.cpuWithout).toFixed(2).padStart(8)
+    console.log(`${name.padEnd(36)}${cells}`)
+    results.push({
+      name: 'recovery',
+      kind: name,
+      records: RECORDS,
+      without_index_ms: Math.round(r.without),
+      with_index_ms: Math.round(r.with),
+      ratio: Number((r.with / r.without).toFixed(3)),
+      cpu_without_index_ms: Math.round(r.cpuWithout),
+      cpu_with_index_ms: Math.round(r.cpuWith),
+      cpu_ratio: Number((r.cpuWith / r.cpuWithout).toFixed(3)),
+    })
   }
 
   // each sparse point is two small integers in JS arrays: 16 bytes

@@ -162,23 +162,26 @@ export interface IndexedPage {
   complete: boolean
 }
 
-const INSTANCE_TYPES = new Set(['create_instance', 'apply_event', 'delete_instance'])
-
 export class HistoryIndex {
   private readonly byInstance = new Map<string, Offsets>()
   /** offsets below it are no longer in the WAL (compaction) */
   private floor = 0
   private sweeping: Promise<void> | null = null
 
-  /** Notes a committed entry; only instance entries are indexed. */
-  add (sequence: number, entry: WalEntry): void {
-    if (!INSTANCE_TYPES.has(entry.type)) return
-    const id = (entry as { instance_id?: unknown }).instance_id
-    if (typeof id !== 'string') return
-    const o = this.byInstance.get(id)
-    const next = withOffset(o, sequence, entry.type === 'create_instance')
+  /** Notes a committed entry; only the entries of instances are indexed. */
+  addEntry (sequence: number, entry: WalEntry): void {
+    if (entry.type === 'create_instance' || entry.type === 'apply_event' || entry.type === 'delete_instance') {
+      this.add(sequence, entry.instance_id, entry.type === 'create_instance')
+    }
+  }
+
+  /** Notes a committed entry of the instance; `creates` when it is its create_instance. */
+  add (sequence: number, instanceId: unknown, creates: boolean): void {
+    if (typeof instanceId !== 'string') return
+    const o = this.byInstance.get(instanceId)
+    const next = withOffset(o, sequence, creates)
     // arrays with room and runs grow in place
-    if (next !== o) this.byInstance.set(id, next)
+    if (next !== o) this.byInstance.set(instanceId, next)
   }
 
   /**

@@ -143,7 +143,7 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
   const writer = createWalWriter({ state, segmentSize: opts.segmentSizeBytes, policy: opts.fsyncPolicy, files, logger, activeFd })
   // the first listener: a record is in the history before any watcher hears of it
   writer.onCommit((records) => {
-    for (const { sequence, entry } of records) index.add(sequence, entry)
+    for (const { sequence, entry } of records) index.addEntry(sequence, entry)
   })
   // newest first; the two retained generations of §7
   let snapshots: FullSnapshotInfo[] = recovered.snapshots

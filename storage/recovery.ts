@@ -1,5 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
+import { ENTRY_TYPE_CODES } from '../protocol/entries.js'
 import type { WalEntry } from '../protocol/entries.js'
 import { listFullSnapshots, readFullSnapshot, SnapshotCorruptError } from './full-snapshot.js'
 import type { FullSnapshotInfo, SnapshotLine } from './full-snapshot.js'
@@ -86,6 +87,8 @@ export interface RecoveryOptions {
 
 /** put_machine, create_instance, apply_event, delete_instance (storage.md §2 type codes) */
 const isReplayed = (type: number): boolean => type >= 1 && type <= 4
+const CREATE_INSTANCE = ENTRY_TYPE_CODES.create_instance
+const DELETE_INSTANCE = ENTRY_TYPE_CODES.delete_instance
 
 /** A record of an atomic group held back until the group's last record shows up. */
 interface HeldRecord {
@@ -199,7 +202,10 @@ export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
       }
     }
     noteRecord(seg, rec.sequence, pos, rec.size, entryTime(rec.entry, recoveredAt))
-    index?.add(rec.sequence, rec.entry)
+    // by the type byte: comparing a parsed type string costs more than the index itself
+    if (index !== undefined && rec.type >= CREATE_INSTANCE && rec.type <= DELETE_INSTANCE) {
+      index.add(rec.sequence, (rec.entry as { instance_id?: unknown }).instance_id, rec.type === CREATE_INSTANCE)
+    }
     recordsValid++
     if (rec.sequence > S && isReplayed(rec.type)) {
       try {

@@ -38,9 +38,9 @@ t.test('random entries, pages and drops agree with a plain model', async t => {
         const isCreate = model === undefined && Number(id.slice(2)) < 8
         if (model === undefined) models.set(id, model = { offsets: [], created: isCreate })
         model.offsets.push(seq)
-        index.add(seq, isCreate ? create(id) : apply(id))
+        index.addEntry(seq, isCreate ? create(id) : apply(id))
       } else if (r < 0.9) {
-        index.add(++seq, machine)
+        index.addEntry(++seq, machine)
       } else if (r < 0.92) {
         floor = Math.max(floor, Math.floor(rand() * (seq + 1)))
         index.dropBefore(floor)
@@ -67,7 +67,7 @@ t.test('one instance: a lone offset, then an array, then a run; each form pages 
   for (let i = 0; i < 100; i++) {
     const seq = 10 + i * 7
     offsets.push(seq)
-    index.add(seq, i === 0 ? create('x') : apply('x'))
+    index.addEntry(seq, i === 0 ? create('x') : apply('x'))
     const all = index.page('x', 0, 1000, false)
     t.same(all.offsets, offsets, `${offsets.length} entries ascending`)
     t.same(index.page('x', seq, 1000, true).offsets, [...offsets].reverse(), `${offsets.length} entries descending`)
@@ -87,7 +87,7 @@ t.test('offsets of one instance more than 2^32 apart', async t => {
   const index = new HistoryIndex()
   const far = 2 ** 32 + 5
   const offsets = [...Array.from({ length: 40 }, (_, i) => i + 1), far, far + 3, Number.MAX_SAFE_INTEGER]
-  for (const [i, seq] of offsets.entries()) index.add(seq, i === 0 ? create('x') : apply('x'))
+  for (const [i, seq] of offsets.entries()) index.addEntry(seq, i === 0 ? create('x') : apply('x'))
   t.same(index.page('x', 0, 100, false).offsets, offsets)
   t.same(index.page('x', far + 1, 2, true).offsets, [far, 40])
   index.dropBefore(far)
@@ -97,12 +97,12 @@ t.test('offsets of one instance more than 2^32 apart', async t => {
 
 t.test('appends during a sweep are kept', async t => {
   const index = new HistoryIndex()
-  for (let i = 0; i < 20_000; i++) index.add(i + 1, create(`i-${i}`))
+  for (let i = 0; i < 20_000; i++) index.addEntry(i + 1, create(`i-${i}`))
   index.dropBefore(10_001)
   const sweep = index.release()
   // the sweep yields between slices: these land while it runs
   for (let i = 0; i < 20_000; i += 1000) {
-    index.add(20_001 + i, apply(`i-${i}`))
+    index.addEntry(20_001 + i, apply(`i-${i}`))
     await new Promise(resolve => setImmediate(resolve))
   }
   await sweep

@@ -80,6 +80,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
     attach: bus.attach,
     head: storage.committedHead,
     isLeader: () => true,
+    features: dispatcher.features,
     isWritable: () => !closed && !storage.isFailed(),
     stats: () => ({ engine: engine.stats(), wal: storage.stats(), bus: bus.stats() }),
     report: storage.report,

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { RcpError } from 'rstmdb'
 import { clientFor, loose, rejected } from '../support/client.js'
+import { rawClientFor } from '../support/raw-client.js'
 import { ORDER } from '../support/machines.js'
 import { call, isProblem, startGateway, stopGateway } from '../http/helpers.js'
 import { allPages, offsetsOf, type HistoryResult } from './helpers.js'
@@ -49,6 +50,14 @@ async function both (t: Test, op: 'GET_HISTORY' | 'GET_INSTANCE', params: Record
   }
   return { ...viaRcp, status: rest_.status }
 }
+
+t.test('INFO and HELLO list the history feature', async t => {
+  t.ok((await client.info()).features.includes('history'))
+  t.ok((await call(base, 'GET', '/v1/info')).body.features.includes('history'))
+  const raw = await rawClientFor(t, server, { hello: false })
+  const hello = await raw.request('HELLO', { protocol_version: 1, features: ['history', 'nope'] })
+  t.same(hello.result.features, ['history'])
+})
 
 t.test('the same pages on both faces, every direction and cursor', async t => {
   for (const params of [

@@ -4,6 +4,9 @@ import {
   CreateInstanceParams,
   CreateInstanceResult,
   DeleteInstanceResult,
+  GetHistoryParams,
+  GetHistoryResult,
+  GetInstanceParams,
   GetInstanceResult,
   InstanceParams,
   ListInstancesParams,
@@ -23,7 +26,7 @@ function location (id: string): string {
   return `/v1/instances/${encodeURIComponent(id)}`
 }
 
-/** Instances: CREATE_INSTANCE, LIST_INSTANCES, GET_INSTANCE, DELETE_INSTANCE, SNAPSHOT_INSTANCE. */
+/** Instances: CREATE_INSTANCE, LIST_INSTANCES, GET_INSTANCE (also at an offset), GET_HISTORY, DELETE_INSTANCE, SNAPSHOT_INSTANCE. */
 export const instanceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { ctx }) => {
   app.post('/v1/instances', {
     config: { op: 'CREATE_INSTANCE' },
@@ -67,18 +70,34 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asy
     config: { op: 'GET_INSTANCE' },
     schema: {
       operationId: 'getInstance',
-      summary: 'Get an instance (GET_INSTANCE); ETag is its last_wal_offset',
+      summary: 'Get an instance (GET_INSTANCE), now or as it was right after a WAL offset; ETag is the last_wal_offset shown',
+      description: 'With `at_offset`, the instance as it was right after that offset (history.md §3). The ETag is then the ' +
+        'last_wal_offset of that past state, which names it for good: it equals the current ETag only while nothing has changed the instance since.',
       tags: ['instances'],
       security: BEARER,
       params: InstancePath,
+      querystring: pick(GetInstanceParams, ['at_offset']),
       headers: IfNoneMatchHeader,
       response: { 200: GetInstanceResult, ...NotModified, ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], 500, 503) },
     },
   }, async (request, reply) => {
-    const result = await dispatch(ctx, reply, 'GET_INSTANCE', { instance_id: request.params.id })
+    const result = await dispatch(ctx, reply, 'GET_INSTANCE', { instance_id: request.params.id, at_offset: request.query.at_offset })
     if (etagMatches(request, reply, `"${result.last_wal_offset}"`)) return await reply.code(304).send()
     return result
   })
+
+  app.get('/v1/instances/:id/history', {
+    config: { op: 'GET_HISTORY' },
+    schema: {
+      operationId: 'getInstanceHistory',
+      summary: 'What happened to an instance (GET_HISTORY): its committed entries, paged either way',
+      tags: ['instances'],
+      security: BEARER,
+      params: InstancePath,
+      querystring: pick(GetHistoryParams, ['from_offset', 'limit', 'reverse']),
+      response: { 200: GetHistoryResult, ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], 500, 503) },
+    },
+  }, async (request, reply) => await dispatch(ctx, reply, 'GET_HISTORY', { instance_id: request.params.id, ...request.query }))
 
   app.delete('/v1/instances/:id', {
     config: { op: 'DELETE_INSTANCE' },

@@ -6,6 +6,8 @@ import { listFullSnapshots, writeFullSnapshot } from './full-snapshot.js'
 import type { FullSnapshotInfo, SnapshotLine } from './full-snapshot.js'
 import { createInstanceSnapshots } from './instance-snapshots.js'
 import type { InstanceSnapshots } from './instance-snapshots.js'
+import { createWalHistory } from './history.js'
+import { HistoryIndex } from './history-index.js'
 import { acquireLock } from './lock.js'
 import { silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
@@ -16,7 +18,7 @@ import { readCommitted } from './wal-reader.js'
 import type { ReadResult } from './wal-reader.js'
 import { createWalWriter, formatFsyncPolicy } from './wal-writer.js'
 import type { FsyncPolicy, IoStats, WalState } from './wal-writer.js'
-import type { Log } from './log.js'
+import type { HistorySource, Log } from './log.js'
 
 export { encodeRecord, HEADER_SIZE, FLAG_GROUP_CONT } from './record.js'
 export { segmentName } from './segments.js'
@@ -32,7 +34,8 @@ export type { Logger } from './logger.js'
 export { silentLogger } from './logger.js'
 export { formatFsyncPolicy } from './wal-writer.js'
 export type { FsyncPolicy, IoStats } from './wal-writer.js'
-export type { CommitListener, CommittedRecord, Log, Pin } from './log.js'
+export type { CommitListener, CommittedRecord, HistoryPage, HistoryQuery, HistorySource, Log, Pin } from './log.js'
+export { HistoryIndex } from './history-index.js'
 export type { ReadResult } from './wal-reader.js'
 
 export interface StorageOptions {
@@ -41,6 +44,8 @@ export interface StorageOptions {
   segmentSizeBytes: number
   fsyncPolicy: FsyncPolicy
   skipCorruptRecords: boolean
+  /** history.md §1: compaction keeps a segment until its newest record is this old; 0 (default) = no time rule */
+  historyRetentionSecs?: number
   /** recovery replays into it (the engine) */
   target: RecoveryTarget
   logger?: Logger
@@ -67,8 +72,8 @@ export interface SegmentCompaction {
   wal_segments: number
 }
 
-/** The local WAL (storage.md): the Log of single-node mode, with its snapshots and compaction. */
-export interface Storage extends Log {
+/** The local WAL (storage.md): the Log of single-node mode, with its snapshots, compaction and history. */
+export interface Storage extends Log, HistorySource {
   readonly report: StartupReport
   read: (fromOffset: number, limit: number, maxBytes: number) => Promise<ReadResult>
   stats: () => WalStats
@@ -76,8 +81,11 @@ export interface Storage extends Log {
   latestSnapshot: () => FullSnapshotInfo | null
   /** streams a full snapshot of committed state ≤ lastSequence and makes it the newest generation */
   writeSnapshot: (lines: Iterable<SnapshotLine>, lastSequence: number, now: number) => Promise<FullSnapshotInfo>
-  /** §7 step 2: deletes sealed segments covered by the older retained snapshot, oldest first, honouring pins */
-  compactSegments: () => Promise<SegmentCompaction>
+  /**
+   * §7 step 2: deletes sealed segments covered by the older retained snapshot whose newest
+   * record is older than the history retention at `now` (Unix ms), oldest first, honouring pins
+   */
+  compactSegments: (now: number) => Promise<SegmentCompaction>
   /** §7 step 3: deletes full snapshots older than the two newest */
   pruneSnapshots: () => Promise<number>
   readonly instanceSnapshots: InstanceSnapshots
@@ -112,7 +120,8 @@ export async function openStorage (opts: StorageOptions): Promise<Storage> {
 async function open (opts: StorageOptions, dataDir: string, logger: Logger, files: FileLayer, releaseLock: () => void): Promise<Storage> {
   const walDir = path.join(dataDir, 'wal')
   const snapDir = path.join(dataDir, 'snapshots')
-  const recovered = await recover({ dataDir, skipCorruptRecords: opts.skipCorruptRecords, logger, target: opts.target })
+  const index = new HistoryIndex()
+  const recovered = await recover({ dataDir, skipCorruptRecords: opts.skipCorruptRecords, logger, target: opts.target, index })
   const segments = recovered.segments
   const last = segments[segments.length - 1]
   let activeFd: number
@@ -132,6 +141,10 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
     io: { bytes_written: 0, bytes_read: recovered.bytesRead, writes: 0, reads: 1, fsyncs: 0 },
   }
   const writer = createWalWriter({ state, segmentSize: opts.segmentSizeBytes, policy: opts.fsyncPolicy, files, logger, activeFd })
+  // the first listener: a record is in the history before any watcher hears of it
+  writer.onCommit((records) => {
+    for (const { sequence, entry } of records) index.addEntry(sequence, entry)
+  })
   // newest first; the two retained generations of §7
   let snapshots: FullSnapshotInfo[] = recovered.snapshots
   const pins = new Set<{ sequence: number }>()
@@ -142,8 +155,10 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
     return state.lastCommitted + 1
   }
 
-  async function compactSegments (): Promise<SegmentCompaction> {
+  async function compactSegments (now: number): Promise<SegmentCompaction> {
     const s0 = snapshots.length > 1 ? snapshots[1].header.last_sequence : 0
+    const retention = opts.historyRetentionSecs ?? 0
+    const retainedSince = retention > 0 ? now - retention * 1000 : Infinity
     const minPin = (): number => {
       let min = Infinity
       for (const p of pins) min = Math.min(min, p.sequence)
@@ -153,17 +168,22 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
     let reclaimed = 0
     while (state.segments.length > 1) {
       const seg = state.segments[0]
-      if (seg.lastSeq > s0) break
+      if (seg.lastSeq > s0 || seg.lastTs >= retainedSince) break
       const { size } = await fs.promises.stat(seg.path)
       // pins are checked and the segment leaves the list in the same turn, so a
       // subscriber that pinned during the await above is honoured
       if (seg.records > 0 && seg.lastSeq >= minPin()) break
       state.segments.shift()
+      // before the file goes: a history read plans only offsets that are still there
+      index.dropBefore(earliestOffset())
       await fs.promises.rm(seg.path)
       deleted++
       reclaimed += size
     }
-    if (deleted > 0) await syncDir(walDir)
+    if (deleted > 0) {
+      await syncDir(walDir)
+      await index.release()
+    }
     return { segments_deleted: deleted, bytes_reclaimed: reclaimed, wal_segments: state.segments.length }
   }
 
@@ -185,6 +205,7 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
     waitFor: writer.waitFor,
     onCommit: writer.onCommit,
     read: (fromOffset, limit, maxBytes) => readCommitted(state, fromOffset, limit, maxBytes),
+    instanceHistory: createWalHistory(state, index).instanceHistory,
     pin (sequence) {
       const pin = { sequence }
       pins.add(pin)

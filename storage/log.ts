@@ -45,3 +45,33 @@ export interface Log {
   /** true once the log refuses writes until restart (storage.md §4 failed state) */
   isFailed: () => boolean
 }
+
+/** One instance's page of history (history.md §2): what a HistorySource answers. */
+export interface HistoryPage {
+  /** committed entries of the instance, in the direction asked */
+  records: CommittedRecord[]
+  /** offset of the instance's next entry in that direction, null when there is none */
+  next: number | null
+  /** offset of the instance's oldest kept entry, null when none is kept */
+  earliest: number | null
+  /** the instance's first entry (its creation) is still kept: none of its history was dropped */
+  complete: boolean
+}
+
+export interface HistoryQuery {
+  /** ascending: the lowest offset to include; reverse: the highest */
+  from: number
+  limit: number
+  /** newest first */
+  reverse: boolean
+  /** stop before the records' bytes pass this (at least one record is returned) */
+  maxBytes: number
+}
+
+/**
+ * The committed entries of one instance, by offset, in either direction: the WAL and its
+ * index in single-node mode (storage/history.ts), the stream read by subject in cluster mode.
+ */
+export interface HistorySource {
+  instanceHistory: (instanceId: string, query: HistoryQuery) => Promise<HistoryPage>
+}

@@ -1,13 +1,15 @@
 import fs from 'node:fs'
 import path from 'node:path'
+import { ENTRY_TYPE_CODES } from '../protocol/entries.js'
 import type { WalEntry } from '../protocol/entries.js'
 import { listFullSnapshots, readFullSnapshot, SnapshotCorruptError } from './full-snapshot.js'
 import type { FullSnapshotInfo, SnapshotLine } from './full-snapshot.js'
+import type { HistoryIndex } from './history-index.js'
 import type { Logger } from './logger.js'
 import { decodeRecordAt, emptyDecodedRecord, FLAG_GROUP_CONT, HEADER_SIZE, MAGIC, MAGIC_BYTES } from './record.js'
 import type { DecodedRecord, InvalidRecord } from './record.js'
 import { SegmentWindow } from './segment-window.js'
-import { listSegments, newSegmentInfo, noteRecord, segmentName } from './segments.js'
+import { entryTime, listSegments, newSegmentInfo, noteRecord, segmentName } from './segments.js'
 import type { SegmentInfo } from './segments.js'
 import { setImmediate as yieldTurn } from 'node:timers/promises'
 
@@ -79,10 +81,14 @@ export interface RecoveryOptions {
   skipCorruptRecords: boolean
   logger: Logger
   target: RecoveryTarget
+  /** gets every valid record still in the WAL, replayed or not (history.md §1) */
+  index?: HistoryIndex
 }
 
 /** put_machine, create_instance, apply_event, delete_instance (storage.md §2 type codes) */
 const isReplayed = (type: number): boolean => type >= 1 && type <= 4
+const CREATE_INSTANCE = ENTRY_TYPE_CODES.create_instance
+const DELETE_INSTANCE = ENTRY_TYPE_CODES.delete_instance
 
 /** A record of an atomic group held back until the group's last record shows up. */
 interface HeldRecord {
@@ -156,7 +162,9 @@ async function loadSnapshot (snapDir: string, target: RecoveryTarget, logger: Lo
  */
 export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
   const started = performance.now()
-  const { dataDir, skipCorruptRecords, logger, target } = opts
+  const { dataDir, skipCorruptRecords, logger, target, index } = opts
+  // entries written without `ts` count as written now (storage.md §3)
+  const recoveredAt = Date.now()
   const walDir = path.join(dataDir, 'wal')
   const snapDir = path.join(dataDir, 'snapshots')
   fs.mkdirSync(path.join(snapDir, 'instances'), { recursive: true })
@@ -193,7 +201,11 @@ export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
         logger.warn({ segment: seg.path, sequence: rec.sequence, snapshot_sequence: S }, `WAL continuity broken (${reason}); continuing because skip_corrupt_records is set`)
       }
     }
-    noteRecord(seg, rec.sequence, pos, rec.size)
+    noteRecord(seg, rec.sequence, pos, rec.size, entryTime(rec.entry, recoveredAt))
+    // by the type byte: comparing a parsed type string costs more than the index itself
+    if (index !== undefined && rec.type >= CREATE_INSTANCE && rec.type <= DELETE_INSTANCE) {
+      index.add(rec.sequence, (rec.entry as { instance_id?: unknown }).instance_id, rec.type === CREATE_INSTANCE)
+    }
     recordsValid++
     if (rec.sequence > S && isReplayed(rec.type)) {
       try {

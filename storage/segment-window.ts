@@ -21,7 +21,19 @@ export class SegmentWindow {
   /** bytes read from the file so far */
   bytesRead = 0
 
-  constructor (private readonly readAt: ReadAt, readonly size: number) {}
+  /** `chunk`: bytes read at a time (a scan reads big chunks; a history read, small ones near each record) */
+  constructor (private readonly readAt: ReadAt, readonly size: number, private readonly chunk = CHUNK) {}
+
+  /** Offset in `buf` of the record header at `pos` when the window holds it; -1 when `loadAt` must read it. */
+  headerOffset (pos: number): number {
+    const at = pos - this.start
+    return at >= 0 && at + HEADER_SIZE <= this.length ? at : -1
+  }
+
+  /** Reads `length` bytes (at least a chunk, at most to the end of the file) from `pos` into the window. */
+  async loadAt (pos: number, length = HEADER_SIZE): Promise<void> {
+    await this.fill(pos, length)
+  }
 
   /**
    * Offset in `buf` of the record at `pos` when it is wholly in the window (or the
@@ -52,8 +64,8 @@ export class SegmentWindow {
   }
 
   private async fill (pos: number, need: number): Promise<void> {
-    const want = Math.max(0, Math.min(Math.max(CHUNK, need), this.size - pos))
-    if (this.buf.length < want) this.buf = Buffer.allocUnsafe(Math.max(want, CHUNK))
+    const want = Math.max(0, Math.min(Math.max(this.chunk, need), this.size - pos))
+    if (this.buf.length < want) this.buf = Buffer.allocUnsafe(Math.max(want, this.chunk))
     let n = 0
     while (n < want) {
       const bytesRead = await this.readAt(this.buf, n, want - n, pos + n)

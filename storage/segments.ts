@@ -1,5 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
+import type { WalEntry } from '../protocol/entries.js'
 
 /** Segment file names (storage.md §1): 16 lowercase hex digits + ".wal". */
 export const SEGMENT_NAME = /^[0-9a-f]{16}\.wal$/
@@ -13,9 +14,11 @@ export function segmentPath (walDir: string, id: number): string {
 }
 
 /**
- * What the WAL knows about one segment. `index` is a sparse map from sequence to
- * byte position (one entry every INDEX_STRIDE bytes) so a reader can seek near
- * any sequence without scanning the whole file.
+ * What the WAL knows about one segment. `indexSeqs`/`indexPos` are a sparse map from
+ * sequence to byte position (history.md §1): a point at least every INDEX_EVERY_RECORDS
+ * records and every INDEX_EVERY_BYTES bytes, so finding any record steps over at most
+ * a few KiB of headers, and a history read of N records costs N such seeks, never a scan
+ * (about 1 byte per record: two numbers per point).
  */
 export interface SegmentInfo {
   id: number
@@ -23,6 +26,8 @@ export interface SegmentInfo {
   /** 0 while the segment holds no record */
   firstSeq: number
   lastSeq: number
+  /** `ts` of its newest record (Unix ms), for history retention; 0 while empty */
+  lastTs: number
   /** bytes of records written to it (its file size) */
   size: number
   records: number
@@ -30,21 +35,29 @@ export interface SegmentInfo {
   indexPos: number[]
 }
 
-export const INDEX_STRIDE = 256 * 1024
+export const INDEX_EVERY_RECORDS = 16
+export const INDEX_EVERY_BYTES = 4096
 
 export function newSegmentInfo (walDir: string, id: number): SegmentInfo {
-  return { id, path: segmentPath(walDir, id), firstSeq: 0, lastSeq: 0, size: 0, records: 0, indexSeqs: [], indexPos: [] }
+  return { id, path: segmentPath(walDir, id), firstSeq: 0, lastSeq: 0, lastTs: 0, size: 0, records: 0, indexSeqs: [], indexPos: [] }
 }
 
-/** Notes a record that starts at `pos` of the segment. */
-export function noteRecord (seg: SegmentInfo, sequence: number, pos: number, size: number): void {
+/** An entry's `ts` (storage.md §3), or `fallback` for one written without it (by the original server). */
+export function entryTime (entry: WalEntry, fallback: number): number {
+  return typeof entry.ts === 'number' ? entry.ts : fallback
+}
+
+/** Notes a record that starts at `pos` of the segment; `ts` is its entry's time. */
+export function noteRecord (seg: SegmentInfo, sequence: number, pos: number, size: number, ts: number): void {
   if (seg.records === 0) seg.firstSeq = sequence
-  const lastIndexed = seg.indexPos.length > 0 ? seg.indexPos[seg.indexPos.length - 1] : -INDEX_STRIDE
-  if (pos - lastIndexed >= INDEX_STRIDE) {
+  const points = seg.indexPos.length
+  // a point right after skipped garbage too, so a reader stepping from a point by record lengths never meets it
+  if (points === 0 || pos !== seg.size || pos - seg.indexPos[points - 1] >= INDEX_EVERY_BYTES || sequence - seg.indexSeqs[points - 1] >= INDEX_EVERY_RECORDS) {
     seg.indexSeqs.push(sequence)
     seg.indexPos.push(pos)
   }
   seg.lastSeq = sequence
+  if (ts > seg.lastTs) seg.lastTs = ts
   seg.records++
   seg.size = pos + size
 }
@@ -64,6 +77,20 @@ export function seekPosition (seg: SegmentInfo, sequence: number): number {
     }
   }
   return pos
+}
+
+/** Index in `segments` (non-empty, ascending by id) of the one holding `sequence`, -1 when none does. */
+export function segmentOf (segments: SegmentInfo[], sequence: number): number {
+  let lo = 0
+  let hi = segments.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    const seg = segments[mid]
+    if (sequence < seg.firstSeq) hi = mid - 1
+    else if (sequence > seg.lastSeq) lo = mid + 1
+    else return mid
+  }
+  return -1
 }
 
 export interface WalDirListing {

@@ -4,7 +4,7 @@ import type { FileLayer } from './file-layer.js'
 import type { CommitListener, CommittedRecord } from './log.js'
 import type { Logger } from './logger.js'
 import { encodeRecord, FLAG_GROUP_CONT, stampRecord } from './record.js'
-import { newSegmentInfo, noteRecord } from './segments.js'
+import { entryTime, newSegmentInfo, noteRecord } from './segments.js'
 import type { SegmentInfo } from './segments.js'
 
 export type FsyncPolicy =
@@ -185,8 +185,10 @@ export function createWalWriter (opts: WalWriterOptions): WalWriter {
   function wrote (seg: SegmentInfo, batch: Batch, written: number): void {
     if (written !== batch.bytes) throw new Error(`short write: ${written} of ${batch.bytes} bytes`)
     let pos = seg.size
+    const now = Date.now()
     for (let i = 0; i < batch.buffers.length; i++) {
-      noteRecord(seg, batch.records[i].sequence, pos, batch.buffers[i].length)
+      const { sequence, entry } = batch.records[i]
+      noteRecord(seg, sequence, pos, batch.buffers[i].length, entryTime(entry, now))
       pos += batch.buffers[i].length
     }
     state.io.bytes_written += batch.bytes

@@ -38,11 +38,12 @@ export interface SoakReport {
   violations: string[]
 }
 
-/** A self-started server: 1 MiB WAL segments and eager auto-compaction, so segments really go under the watchers. */
+/** A self-started server: 1 MiB WAL segments, eager auto-compaction and no history retention, so segments really go under the watchers. */
 export const SOAK_SERVER_ENV: Record<string, string> = {
   RSTMDB_HTTP_ENABLED: 'true',
   RSTMDB_LOG_LEVEL: 'info',
   RSTMDB_WAL_SEGMENT_SIZE_MB: '1',
+  RSTMDB_HISTORY_RETENTION_SECS: '0',
   RSTMDB_COMPACT_EVENTS: '2000',
   RSTMDB_COMPACT_INTERVAL: '2',
 }

@@ -150,6 +150,10 @@ export const CreateInstanceResult = Type.Object({
 
 // 6.9 GET_INSTANCE
 export const InstanceParams = params({ instance_id: InstanceId })
+export const GetInstanceParams = params({
+  instance_id: InstanceId,
+  at_offset: OptionalParam(Int({ description: 'history.md §3: the instance as it was right after this WAL offset (at most the head); left out: as it is now' })),
+})
 export const GetInstanceResult = Type.Object({
   machine: MachineName,
   version: Version,
@@ -350,4 +354,48 @@ export const GetDiagramResult = Type.Object({
   machine: MachineName,
   version: NewVersion,
   checksum: Checksum,
+})
+
+// GET_HISTORY (Extension, history.md §2)
+export const HISTORY_MAX_LIMIT = 1000
+export const GetHistoryParams = params({
+  instance_id: InstanceId,
+  from_offset: OptionalParam(Int({ description: 'ascending: the lowest offset to include; reverse: the highest (at most the head). Left out: the oldest kept entry, or with reverse the newest' })),
+  limit: OptionalParam(Int({ minimum: 1, description: `items wanted, at least 1; above ${HISTORY_MAX_LIMIT} clamped to ${HISTORY_MAX_LIMIT}` }), { default: 100 }),
+  reverse: OptionalParam(Type.Boolean({ description: 'newest first' }), { default: false }),
+})
+const HistoryAt = Type.Optional(Type.String({ description: 'when the entry was made (ISO 8601, UTC); left out for entries written without a time (by the original server)', examples: ['2025-01-15T10:30:00.123Z'] }))
+const HistoryOffset = WalOffset('offset of the entry')
+export const HistoryItem = Type.Union([
+  Type.Object({
+    wal_offset: HistoryOffset,
+    type: Type.Literal('CREATE_INSTANCE'),
+    at: HistoryAt,
+    machine: MachineName,
+    version: Version,
+    state: StateName,
+    ctx: Ctx,
+  }, { description: 'the creation: initial state and ctx' }),
+  Type.Object({
+    wal_offset: HistoryOffset,
+    type: Type.Literal('APPLY_EVENT'),
+    at: HistoryAt,
+    event: EventName,
+    from_state: StateName,
+    to_state: StateName,
+    payload: Type.Union([JsonObject('the event payload', [{ amount: 99.99 }]), Type.Null()]),
+    event_id: Type.Optional(Name('the event_id given, left out when none', ['evt-1'])),
+  }, { description: 'an event applied' }),
+  Type.Object({
+    wal_offset: HistoryOffset,
+    type: Type.Literal('DELETE_INSTANCE'),
+    at: HistoryAt,
+  }, { description: 'the deletion (the tombstone): always the last item' }),
+])
+export const GetHistoryResult = Type.Object({
+  instance_id: InstanceId,
+  items: Type.Array(HistoryItem, { description: 'committed entries of the instance, oldest first (newest first with reverse)' }),
+  next_offset: Type.Union([WalOffset('from_offset for the next page in the same direction'), Type.Null()], { description: 'null when there is nothing more in that direction' }),
+  earliest_offset: WalOffset('offset of the oldest kept entry of the instance (the oldest offset the WAL keeps, when none of it is kept)'),
+  complete: Type.Boolean({ description: 'false once older entries of the instance were dropped by compaction (storage.history_retention_secs)' }),
 })

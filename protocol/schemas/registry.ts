@@ -10,7 +10,7 @@ export interface OpSpec {
 
 const op = <P extends TSchema, R extends TSchema>(params: P, result: R, write = false) => ({ params, result, write })
 
-/** Every RCP operation (rcp.md §6), with the extensions VALIDATE_MACHINE and GET_DIAGRAM (console.md §1). */
+/** Every RCP operation (rcp.md §6), with the extensions VALIDATE_MACHINE, GET_DIAGRAM (console.md §1) and GET_HISTORY (history.md §2). */
 export const OPS = {
   HELLO: op(S.HelloParams, S.HelloResult),
   AUTH: op(S.AuthParams, S.AuthResult),
@@ -21,7 +21,7 @@ export const OPS = {
   GET_MACHINE: op(S.GetMachineParams, S.GetMachineResult),
   LIST_MACHINES: op(S.NoParams, S.ListMachinesResult),
   CREATE_INSTANCE: op(S.CreateInstanceParams, S.CreateInstanceResult, true),
-  GET_INSTANCE: op(S.InstanceParams, S.GetInstanceResult),
+  GET_INSTANCE: op(S.GetInstanceParams, S.GetInstanceResult),
   LIST_INSTANCES: op(S.ListInstancesParams, S.ListInstancesResult),
   DELETE_INSTANCE: op(S.DeleteInstanceParams, S.DeleteInstanceResult, true),
   APPLY_EVENT: op(S.ApplyEventParams, S.ApplyEventResult, true),
@@ -35,6 +35,7 @@ export const OPS = {
   COMPACT: op(S.CompactParams, S.CompactResult),
   VALIDATE_MACHINE: op(S.ValidateMachineParams, S.ValidateMachineResult),
   GET_DIAGRAM: op(S.GetDiagramParams, S.GetDiagramResult),
+  GET_HISTORY: op(S.GetHistoryParams, S.GetHistoryResult),
 } satisfies Record<string, OpSpec>
 
 export type OpName = keyof typeof OPS

@@ -79,7 +79,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     ctx: { type: 'string', short: 'c', value: '<JSON>', help: 'initial context JSON, or @file' },
     'idempotency-key': idempotencyKey,
   }),
-  command('get-instance', 'show an instance', {}, [{ name: 'ID', help: 'instance id' }]),
+  command('get-instance', 'show an instance', {
+    at: { type: 'string', value: '<N>', integer: true, help: 'as it was right after this WAL offset' },
+  }, [{ name: 'ID', help: 'instance id' }]),
+  command('history', 'what happened to an instance: its creation, events and deletion', {
+    from: { type: 'string', short: 'f', value: '<N>', integer: true, help: 'first offset (with --reverse: the highest); next pages start at "Next offset"' },
+    limit: { type: 'string', short: 'l', value: '<N>', integer: true, help: 'most items (default 100, at most 1000)' },
+    reverse: { type: 'boolean', short: 'r', help: 'newest first' },
+  }, [{ name: 'ID', help: 'instance id' }]),
   command('apply-event', 'apply an event to an instance', {
     instance: { type: 'string', short: 'i', value: '<ID>', required: true, help: 'instance id' },
     event: { type: 'string', short: 'e', value: '<E>', required: true, help: 'event name' },

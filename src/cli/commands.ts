@@ -10,6 +10,7 @@ import {
   formatDeleteInstance,
   formatGetInstance,
   formatGetMachine,
+  formatHistory,
   formatInstanceList,
   formatMachineList,
   formatPutMachine,
@@ -102,7 +103,11 @@ const COMMANDS: Record<string, Prepare> = {
     return simple('CREATE_INSTANCE', params, r => formatCreateInstance(r, v(inv, 'machine'), v(inv, 'version'), s))
   },
   'get-instance': (inv, s) =>
-    simple('GET_INSTANCE', { instance_id: inv.positionals[0] }, r => formatGetInstance(inv.positionals[0], r, s)),
+    simple('GET_INSTANCE', defined({ instance_id: inv.positionals[0], at_offset: v(inv, 'at') }), r => formatGetInstance(inv.positionals[0], r, s, v(inv, 'at'))),
+  history: (inv, s) => {
+    const params = defined({ instance_id: inv.positionals[0], from_offset: v(inv, 'from'), limit: v(inv, 'limit'), reverse: v(inv, 'reverse') })
+    return simple('GET_HISTORY', params, r => formatHistory(r, s))
+  },
   'apply-event': (inv, s) => {
     const payload = v(inv, 'payload') === undefined ? undefined : readJsonArgument(v(inv, 'payload'), '--payload')
     const params = defined({

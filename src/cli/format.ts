@@ -52,9 +52,10 @@ export function formatCreateInstance (r: JsonObject, machine: string, version: n
   ].join('\n')
 }
 
-export function formatGetInstance (id: string, r: JsonObject, s: Style): string {
+/** `at`: the --at offset the instance was asked for, if any */
+export function formatGetInstance (id: string, r: JsonObject, s: Style, at?: number): string {
   return [
-    `${s.bold('Instance')} ${s.cyan(id)}`,
+    `${s.bold('Instance')} ${s.cyan(id)}${at === undefined ? '' : ` as of WAL offset ${at}`}`,
     `  Machine: ${str(r.machine)} v${str(r.version)}`,
     `  State: ${s.yellow(str(r.state))}`,
     `  Context: ${pretty(r.ctx)}`,
@@ -68,6 +69,26 @@ export function formatApplyEvent (id: string, event: string, r: JsonObject, s: S
     `  ${str(r.from_state)} → ${s.yellow(str(r.to_state))}`,
     `  WAL offset: ${str(r.wal_offset)}`,
   ].join('\n')
+}
+
+function historyLine (item: JsonObject, s: Style): string {
+  const head = `[${s.cyan(str(item.wal_offset).padStart(6))}] ${item.at === undefined ? '' : `${str(item.at)} `}${s.bold(str(item.type))}`
+  if (item.type === 'CREATE_INSTANCE') return `${head} ${str(item.machine)} v${str(item.version)} state=${s.yellow(str(item.state))} ctx=${JSON.stringify(item.ctx)}`
+  if (item.type === 'APPLY_EVENT') {
+    const id = item.event_id === undefined ? '' : ` (event id ${str(item.event_id)})`
+    return `${head} ${s.cyan(str(item.event))}${id}: ${str(item.from_state)} → ${s.yellow(str(item.to_state))} payload=${JSON.stringify(item.payload)}`
+  }
+  return head
+}
+
+export function formatHistory (r: JsonObject, s: Style): string {
+  const items = arr(r.items).map(obj)
+  const kept = r.complete === true ? 'complete' : s.yellow(`older entries no longer kept; earliest offset ${str(r.earliest_offset)}`)
+  const lines = [`${s.bold('History')} of ${s.cyan(str(r.instance_id))} (${kept})`]
+  if (items.length === 0) lines.push(s.yellow('  No entries'))
+  for (const item of items) lines.push(`  ${historyLine(item, s)}`)
+  if (r.next_offset !== null && r.next_offset !== undefined) lines.push('', `Next offset: ${str(r.next_offset)}`)
+  return lines.join('\n')
 }
 
 export function formatDeleteInstance (id: string, s: Style): string {

@@ -19,6 +19,7 @@ export function createEngineRef (initial: Engine): EngineRef {
     apply: (entry, sequence) => current.apply(entry, sequence),
     read: (op, params) => current.read(op, params),
     getInstance: (id) => current.getInstance(id),
+    instanceAfter: (entry, sequence) => current.instanceAfter(entry, sequence),
     stats: () => current.stats(),
     snapshotLines: () => current.snapshotLines(),
     restore: (line) => current.restore(line),

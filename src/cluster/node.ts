@@ -93,6 +93,8 @@ export interface ClusterNode {
   /** the subscription bus, fed by this node's log: the same offsets on every node */
   attach: Bus['attach']
   isLeader: () => boolean
+  /** the features this node serves (history.md: not `history` until the stream serves it) */
+  features: readonly string[]
   stats: () => DatabaseStats
   /** the highest offset this node has applied (and that committed) */
   head: () => number
@@ -411,6 +413,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
     attach: bus.attach,
     head: () => log.committedHead(),
     isLeader: () => role === 'leader',
+    features: readDispatcher.features,
     stats: () => ({ engine: ref.current.stats(), wal: store.stats(), bus: bus.stats() }),
     log: store,
     getInstance: (id) => ref.current.getInstance(id),

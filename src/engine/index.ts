@@ -6,7 +6,7 @@ import { entryScope, IdempotencyTable, storedResult } from './idempotency.js'
 import { Instances, nextRecord, restoredRecord, type InstanceEntry } from './instances.js'
 import { compileMachine, Machines } from './machines.js'
 import type { Plan, SeqOf, View } from './plans.js'
-import { getDiagram, getInstance, getMachine, listInstances, listMachines, validateMachine } from './reads.js'
+import { getDiagram, getInstance, getMachine, instanceResult, listInstances, listMachines, validateMachine } from './reads.js'
 import {
   DEFAULT_ENGINE_OPTIONS,
   type Decision,
@@ -19,7 +19,7 @@ import {
   type SnapshotLine,
   type WriteOp,
 } from './types.js'
-import { planApply, planCreate, planDelete, planPutMachine } from './writes.js'
+import { instanceNotFound, planApply, planCreate, planDelete, planPutMachine } from './writes.js'
 
 export type { Engine, EngineOptions, Decision } from './types.js'
 
@@ -175,6 +175,17 @@ export function createEngine (overrides: Partial<EngineOptions> = {}): Engine {
     }
   }
 
+  function instanceAfter (entry: WalEntry, sequence: number): JsonObject {
+    const id = (entry as Partial<InstanceEntry>).instance_id as string
+    const current = instances.get(id)
+    const isInstanceEntry = entry.type === 'create_instance' || entry.type === 'apply_event' || entry.type === 'delete_instance'
+    if (current === undefined || !isInstanceEntry) throw instanceNotFound(id)
+    // machine, version and created_at never change: the current record supplies them, as replay's previous one would
+    const then = current.last_wal_offset === sequence ? current : nextRecord(current, entry, sequence, current.created_at)
+    if (then === undefined || then.deleted) throw instanceNotFound(id)
+    return instanceResult(then)
+  }
+
   function snapshotLines (): Iterable<SnapshotLine> {
     // taken now; the records are immutable, so walking them later sees this moment
     const m = machines.sorted().map((c) => c.record)
@@ -212,6 +223,7 @@ export function createEngine (overrides: Partial<EngineOptions> = {}): Engine {
     apply,
     read,
     getInstance: (id) => instances.get(id),
+    instanceAfter,
     stats: () => ({
       machines: machines.count,
       instances: instances.liveCount,

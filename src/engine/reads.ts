@@ -36,6 +36,11 @@ export function getInstance (instances: Instances, params: JsonObject): JsonObje
   const id = params.instance_id as string
   const r = instances.get(id)
   if (!r || r.deleted) throw instanceNotFound(id)
+  return instanceResult(r)
+}
+
+/** A live record as GET_INSTANCE answers it. */
+export function instanceResult (r: InstanceRecord): JsonObject {
   const result: JsonObject = { instance_id: r.id, machine: r.machine, version: r.version, state: r.state, ctx: r.ctx }
   if (r.last_event_id !== null) result.last_event_id = r.last_event_id
   result.last_wal_offset = r.last_wal_offset

@@ -99,6 +99,12 @@ export interface Engine {
   /** Throws RcpError. */
   read: (op: ReadOp, params: JsonObject) => JsonObject
   getInstance: (id: string) => InstanceRecord | undefined
+  /**
+   * GET_INSTANCE's result for the instance as one of its own committed entries, at
+   * `sequence`, left it (history.md §3). Throws INSTANCE_NOT_FOUND when that entry
+   * deleted it or the instance is unknown.
+   */
+  instanceAfter: (entry: WalEntry, sequence: number) => JsonObject
   stats: () => EngineStats
   /**
    * A frozen view for a full snapshot, taken synchronously: machines sorted by

@@ -65,7 +65,7 @@ export function createCompactor (engine: Engine, storage: CompactorStorage, opti
       wrote = true
     }
     try {
-      const segments = await storage.compactSegments()
+      const segments = await storage.compactSegments(now())
       if (wrote) {
         await storage.pruneSnapshots()
         await storage.instanceSnapshots.prune((id) => engine.getInstance(id)?.deleted !== false)

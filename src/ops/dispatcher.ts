@@ -3,9 +3,10 @@ import { MAX_MESSAGE_BYTES } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
 import { MAX_BATCH_OPS, PROTOCOL_VERSION, SERVER_FEATURES, SERVER_NAME, SERVER_VERSION } from '../../protocol/identity.js'
 import { OPS, validateParams, type OpName } from '../../protocol/schemas.js'
-import type { Storage } from '../../storage/index.js'
+import type { HistorySource, Storage } from '../../storage/index.js'
 import type { Engine, ReadOp, WriteOp } from '../engine/types.js'
 import type { Compactor } from './compaction.js'
+import { createHistoryReads, type HistoryReads } from './history.js'
 import type { CallerInfo, Dispatch, Dispatcher, OpOutcome } from './types.js'
 
 /** What the dispatcher needs of storage: the log, and WAL_STATS and instance snapshots. */
@@ -15,6 +16,8 @@ export interface DispatcherDeps {
   engine: Engine
   storage: DispatcherStorage
   compactor: Compactor
+  /** committed history of one instance (history.md); without one, GET_HISTORY and at_offset are refused and `history` is not listed */
+  history?: HistorySource
   now: () => number
 }
 
@@ -29,8 +32,15 @@ const WAL_READ_MAX_BYTES = MAX_MESSAGE_BYTES - 128 * 1024
  * and storage. Writes are decided, appended and applied in one synchronous
  * stretch, so they are decided one at a time in arrival order.
  */
-export function createDispatcher ({ engine, storage, compactor, now }: DispatcherDeps): Dispatcher {
+export function createDispatcher ({ engine, storage, compactor, history, now }: DispatcherDeps): Dispatcher {
   const startedAt = now()
+  const historyReads = history === undefined ? null : createHistoryReads({ engine, history, log: storage, maxBytes: WAL_READ_MAX_BYTES })
+  const features = SERVER_FEATURES.filter(f => f !== 'history' || historyReads !== null)
+
+  function historyOf (op: OpName): HistoryReads {
+    if (historyReads !== null) return historyReads
+    throw new RcpError('BAD_REQUEST', `${op === 'GET_HISTORY' ? op : 'at_offset'} is not served here: this server keeps no instance history`, { reason: 'history_unavailable', op })
+  }
 
   // no await in here: decide, append and apply happen in one turn
   function write (op: WriteOp, params: JsonObject): OpOutcome {
@@ -91,7 +101,7 @@ export function createDispatcher ({ engine, storage, compactor, now }: Dispatche
       server_name: SERVER_NAME,
       server_version: SERVER_VERSION,
       protocol_version: PROTOCOL_VERSION,
-      features: [...SERVER_FEATURES],
+      features: [...features],
       max_frame_bytes: MAX_MESSAGE_BYTES,
       max_batch_ops: MAX_BATCH_OPS,
       uptime_secs: Math.floor((now() - startedAt) / 1000),
@@ -106,6 +116,7 @@ export function createDispatcher ({ engine, storage, compactor, now }: Dispatche
     if (SESSION_OPS.has(op)) throw new RcpError('BAD_REQUEST', `${op} is a session op, not a data op`, { op })
     const params = validateParams(op, rawParams)
     if (OPS[op].write) return await dispatchWrite(op as WriteOp, params)
+    if (op === 'GET_INSTANCE' && params.at_offset !== undefined) return read(await historyOf(op).instanceAt(params))
     if (ENGINE_READS.has(op)) return read(engine.read(op as ReadOp, params))
     switch (op) {
       case 'INFO': return info(caller)
@@ -113,11 +124,12 @@ export function createDispatcher ({ engine, storage, compactor, now }: Dispatche
       case 'WAL_READ': return await walRead(params)
       case 'WAL_STATS': return read({ ...storage.stats() })
       case 'COMPACT': return read(await compactor.compact(params.force_snapshot === true))
+      case 'GET_HISTORY': return read(await historyOf(op).getHistory(params))
     }
     throw new RcpError('BAD_REQUEST', `unknown op: ${op}`, { op })
   }
 
   // results are built by the engine to the protocol's result schemas: the one place they are typed
   const dispatch = run as Dispatch
-  return { dispatch, head: storage.committedHead }
+  return { dispatch, head: storage.committedHead, features }
 }

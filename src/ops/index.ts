@@ -61,6 +61,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
     segmentSizeBytes: options.segmentSizeBytes ?? cfg.wal_segment_size_mb * 1024 * 1024,
     fsyncPolicy: cfg.fsync_policy,
     skipCorruptRecords: cfg.skip_corrupt_records,
+    historyRetentionSecs: cfg.history_retention_secs,
     logger,
     files: options.files,
     releaseLock: options.releaseLock,
@@ -71,7 +72,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
     },
   })
   const compactor = createCompactor(engine, storage, options.compaction, logger, now)
-  const dispatcher = createDispatcher({ engine, storage, compactor, now })
+  const dispatcher = createDispatcher({ engine, storage, compactor, history: storage, now })
   const bus = createBus({ log: storage, getInstance: id => engine.getInstance(id), queueLimit: options.queueLimit ?? DEFAULTS.subscriptions.queue_limit })
   let closed = false
   return {
@@ -79,6 +80,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
     attach: bus.attach,
     head: storage.committedHead,
     isLeader: () => true,
+    features: dispatcher.features,
     isWritable: () => !closed && !storage.isFailed(),
     stats: () => ({ engine: engine.stats(), wal: storage.stats(), bus: bus.stats() }),
     report: storage.report,

@@ -32,4 +32,6 @@ export interface Dispatcher {
   dispatch: Dispatch
   /** current committed head, for meta.wal_offset of session-level ops */
   head: () => number
+  /** what INFO and HELLO list (rcp.md §6.1): the server's features that this dispatcher serves */
+  features: readonly string[]
 }

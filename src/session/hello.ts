@@ -1,7 +1,7 @@
 import type { JsonObject } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
 import type { WireMode } from '../../protocol/codec.js'
-import { PROTOCOL_VERSION, SERVER_FEATURES, SERVER_NAME, SERVER_VERSION } from '../../protocol/identity.js'
+import { PROTOCOL_VERSION, SERVER_NAME, SERVER_VERSION } from '../../protocol/identity.js'
 
 /** allowed on an unauthenticated session when auth is required (rcp.md §3.2) */
 export const OPEN_BEFORE_AUTH: ReadonlySet<string> = new Set(['HELLO', 'AUTH', 'PING', 'BYE'])
@@ -10,7 +10,7 @@ export const OPEN_BEFORE_AUTH: ReadonlySet<string> = new Set(['HELLO', 'AUTH', '
  * HELLO (rcp.md §6.1) and the outbound mode choice of §2.3: a JSONL HELLO always
  * means JSONL; a binary HELLO means binary unless the client lists only "jsonl".
  */
-export function helloResult (params: JsonObject, requestMode: WireMode): { result: JsonObject, mode: WireMode } {
+export function helloResult (params: JsonObject, requestMode: WireMode, features: readonly string[]): { result: JsonObject, mode: WireMode } {
   if (params.protocol_version !== PROTOCOL_VERSION) {
     throw new RcpError('UNSUPPORTED_PROTOCOL', `unsupported protocol version: ${String(params.protocol_version)}`, {
       requested: params.protocol_version, supported: [PROTOCOL_VERSION],
@@ -28,7 +28,7 @@ export function helloResult (params: JsonObject, requestMode: WireMode): { resul
       wire_mode: mode === 'binary' ? 'binary_json' : 'jsonl',
       server_name: SERVER_NAME,
       server_version: SERVER_VERSION,
-      features: SERVER_FEATURES.filter(f => asked.has(f)),
+      features: features.filter(f => asked.has(f)),
     },
   }
 }

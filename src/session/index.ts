@@ -26,6 +26,8 @@ export interface SessionServices {
   head: () => number
   /** meta.leader */
   isLeader: () => boolean
+  /** the features HELLO may answer with, in server order */
+  features: readonly string[]
 }
 
 export type OutboundKind = 'response' | 'event' | 'end'
@@ -298,7 +300,7 @@ export function createSession (opts: SessionOptions): Session {
   function hello (params: JsonObject, mode: WireMode): OpOutcome {
     if (handshaken) throw new RcpError('BAD_REQUEST', 'HELLO already completed', { reason: 'already_handshaken' })
     const p = validateParams('HELLO', params)
-    const { result, mode: chosen } = helloResult(p, mode)
+    const { result, mode: chosen } = helloResult(p, mode, services.features)
     handshaken = true
     outMode = chosen
     return { result, walOffset: services.head() }

@@ -18,7 +18,9 @@ t.test('create an instance, apply an event by its button, see it live on a secon
   await page.waitForURL('**/instances/order-7')
   await page.locator('[data-testid="state"]', { hasText: 'pending' }).waitFor()
   t.match((await diagramLoaded(page)).alt, /pending highlighted/, 'the current state lit on the diagram')
-  t.match(await page.locator('.json-tree').textContent(), /customer.*name.*"Ada"/, 'ctx as a tree')
+  // the Context card's tree: with the history feature, payloads in the timeline are trees too
+  const ctxTree = (p: typeof page) => p.locator('.card', { has: p.locator('h2', { hasText: 'Context' }) }).locator('.json-tree')
+  t.match(await ctxTree(page).textContent(), /customer.*name.*"Ada"/, 'ctx as a tree')
   await page.locator('.live-live').first().waitFor()
 
   const watcher = await browser.newPage()
@@ -39,7 +41,7 @@ t.test('create an instance, apply an event by its button, see it live on a secon
 
   await watcher.locator('[data-testid="state"]', { hasText: 'paid' }).waitFor()
   t.equal(await watcher.evaluate('window.__samePage'), true, 'the second page changed without a reload')
-  t.match(await watcher.locator('.json-tree').textContent(), /paid_with.*"card"/, 'its ctx too')
+  t.match(await ctxTree(watcher).textContent(), /paid_with.*"card"/, 'its ctx too')
   await watcher.locator('.live-badge', { hasText: /offset \d+/ }).waitFor()
   await list.locator('tr[data-id="order-7"] .state', { hasText: 'paid' }).waitFor()
   t.match((await diagramLoaded(watcher)).alt, /paid highlighted/)

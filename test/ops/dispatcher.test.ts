@@ -85,7 +85,8 @@ t.test('data ops over the dispatcher', async (t) => {
 
 t.test('compaction then restart gives identical state; WAL_READ after compaction', async (t) => {
   const dir = tempDir(t)
-  const opts = { segmentSizeBytes: 2048 }
+  // no history retention: segments go as soon as the older snapshot covers them
+  const opts = { segmentSizeBytes: 2048, storage: { history_retention_secs: 0 } }
   const db = await openDb(dir, opts)
   const d = db
   await d.dispatch('PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })

@@ -4,7 +4,7 @@ import type { Database, DatabaseOptions } from '../../src/ops/index.js'
 import type { JsonObject } from '../../protocol/entries.js'
 import type { OpName } from '../../protocol/schemas.js'
 
-export async function openDb (dataDir: string, extra: Partial<DatabaseOptions> & { storage?: Partial<DatabaseOptions['storage']>, compaction?: Partial<DatabaseOptions['compaction']> } = {}): Promise<Database> {
+export async function openDb (dataDir: string, extra: Omit<Partial<DatabaseOptions>, 'storage' | 'compaction'> & { storage?: Partial<DatabaseOptions['storage']>, compaction?: Partial<DatabaseOptions['compaction']> } = {}): Promise<Database> {
   return await openDatabase({
     ...extra,
     storage: { ...DEFAULT_STORAGE, data_dir: dataDir, ...extra.storage },

@@ -63,7 +63,8 @@ t.test('automatic compaction by events threshold', async (t) => {
 
 t.test('a catch-up subscription that has not read yet holds back segment deletion', async (t) => {
   const dir = tempDir(t)
-  const db = await openDb(dir, { segmentSizeBytes: 512 })
+  // no history retention: only the pin holds segments back
+  const db = await openDb(dir, { segmentSizeBytes: 512, storage: { history_retention_secs: 0 } })
   t.teardown(() => db.close())
   await db.dispatch('PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
   for (let i = 0; i < 20; i++) await db.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: `p-${i}` })

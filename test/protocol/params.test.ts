@@ -49,9 +49,10 @@ const VALID: Record<string, Record<string, unknown>> = {
   COMPACT: {},
   VALIDATE_MACHINE: { definition: DEF },
   GET_DIAGRAM: { machine: 'm' },
+  GET_HISTORY: { instance_id: 'i' },
 }
 
-t.test('registry lists the 21 ops of §6, VALIDATE_MACHINE and GET_DIAGRAM', async (t) => {
+t.test('registry lists the 21 ops of §6, VALIDATE_MACHINE, GET_DIAGRAM and GET_HISTORY', async (t) => {
   t.same([...OP_NAMES].sort(), Object.keys(VALID).sort())
   t.same(OP_NAMES.filter((op) => OPS[op].write).sort(), ['APPLY_EVENT', 'BATCH', 'CREATE_INSTANCE', 'DELETE_INSTANCE', 'PUT_MACHINE'])
 })
@@ -85,6 +86,7 @@ t.test('defaults', async (t) => {
   t.same(validateParams('WAL_READ', { from_offset: 3 }), { from_offset: 3, limit: 100 })
   t.same(validateParams('COMPACT', {}), { force_snapshot: false })
   t.same(validateParams('GET_DIAGRAM', { machine: 'm' }), { machine: 'm', format: 'svg' })
+  t.same(validateParams('GET_HISTORY', { instance_id: 'i' }), { instance_id: 'i', limit: 100, reverse: false })
   t.same(validateParams('COMPACT', { force_snapshot: true }), { force_snapshot: true })
   t.same(validateParams('LIST_INSTANCES', { limit: 0, offset: 5 }), { limit: 0, offset: 5 }, 'given values win')
 
@@ -126,6 +128,7 @@ t.test('required params that are missing or null', async (t) => {
   rejects(t, 'WAL_READ', {}, { field: 'from_offset' })
   rejects(t, 'VALIDATE_MACHINE', {}, { field: 'definition' })
   rejects(t, 'GET_DIAGRAM', {}, { field: 'machine' })
+  rejects(t, 'GET_HISTORY', {}, { field: 'instance_id' })
   rejects(t, 'GET_DIAGRAM', { machine: 'm', format: 'png' }, { field: 'format' })
   rejects(t, 'GET_DIAGRAM', { machine: 'm', highlight: '' }, { field: 'highlight' })
   rejects(t, 'VALIDATE_MACHINE', { definition: null }, { field: 'definition' })
@@ -173,6 +176,10 @@ t.test('wrong JSON types', async (t) => {
     ['UNWATCH', { subscription_id: 5 }, 'subscription_id'],
     ['WAL_READ', { from_offset: '1' }, 'from_offset'],
     ['COMPACT', { force_snapshot: 'true' }, 'force_snapshot'],
+    ['GET_INSTANCE', { instance_id: 'i', at_offset: '3' }, 'at_offset'],
+    ['GET_HISTORY', { instance_id: 'i', from_offset: '3' }, 'from_offset'],
+    ['GET_HISTORY', { instance_id: 'i', limit: '3' }, 'limit'],
+    ['GET_HISTORY', { instance_id: 'i', reverse: 'true' }, 'reverse'],
   ]
   for (const [op, params, field] of cases) rejects(t, op, params, { field })
 })
@@ -199,6 +206,13 @@ t.test('integers: no fraction, range 0 … 2^53−1 unless narrower', async (t) 
     ['WAL_READ', { from_offset: 1, limit: 0 }, 'limit'],
     ['WAL_READ', { from_offset: 1, limit: 2.5 }, 'limit'],
     ['WAL_READ', { from_offset: -1 }, 'from_offset'],
+    ['GET_INSTANCE', { instance_id: 'i', at_offset: -1 }, 'at_offset'],
+    ['GET_INSTANCE', { instance_id: 'i', at_offset: 2.5 }, 'at_offset'],
+    ['GET_HISTORY', { instance_id: 'i', from_offset: -1 }, 'from_offset'],
+    ['GET_HISTORY', { instance_id: 'i', from_offset: 1.5 }, 'from_offset'],
+    ['GET_HISTORY', { instance_id: 'i', limit: 0 }, 'limit'],
+    ['GET_HISTORY', { instance_id: 'i', limit: -1 }, 'limit'],
+    ['GET_HISTORY', { instance_id: 'i', limit: 2.5 }, 'limit'],
   ]
   for (const [op, params, field] of cases) rejects(t, op, params, { field })
 
@@ -208,6 +222,7 @@ t.test('integers: no fraction, range 0 … 2^53−1 unless narrower', async (t) 
   t.equal(validateParams('LIST_INSTANCES', { offset: MAX }).offset, MAX)
   t.equal(validateParams('WAL_READ', { from_offset: 0, limit: 5000 }).limit, 5000, 'large limits are clamped by the op, not refused')
   t.equal(validateParams('LIST_INSTANCES', { limit: 5000 }).limit, 5000)
+  t.equal(validateParams('GET_HISTORY', { instance_id: 'i', limit: 5000 }).limit, 5000, 'GET_HISTORY clamps too')
   for (const v of [0, -3, 2, 2 ** 40]) {
     t.equal(validateParams('HELLO', { protocol_version: v }).protocol_version, v, `protocol_version ${v} is left to the session`)
   }
@@ -235,6 +250,7 @@ t.test('names are 1–256 bytes of UTF-8', async (t) => {
     ['WATCH_ALL', (v) => ({ to_states: [v] }), 'to_states[0]'],
     ['UNWATCH', (v) => ({ subscription_id: v }), 'subscription_id'],
     ['SNAPSHOT_INSTANCE', (v) => ({ instance_id: v }), 'instance_id'],
+    ['GET_HISTORY', (v) => ({ instance_id: v }), 'instance_id'],
   ]
   for (const [op, make, field] of fields) {
     for (const good of ['x', NAME_256, NAME_255_BYTES, 'é'.repeat(128)]) {

@@ -42,6 +42,18 @@ const RESULTS: Record<OpName, Record<string, unknown>> = {
   COMPACT: { snapshots_created: 5, segments_deleted: 2, bytes_reclaimed: 134217728, total_snapshots: 40, wal_segments: 1 },
   VALIDATE_MACHINE: { valid: true, checksum: 'e26b', normalized: DEF },
   GET_DIAGRAM: { format: 'mermaid', content: 'stateDiagram-v2\n', machine: 'order', version: 1, checksum: 'e26b' },
+  GET_HISTORY: {
+    instance_id: 'o-1',
+    items: [
+      { wal_offset: 12, type: 'CREATE_INSTANCE', at: '2025-01-15T10:30:00.123Z', machine: 'order', version: 1, state: 'pending', ctx: CTX },
+      { wal_offset: 15, type: 'APPLY_EVENT', at: '2025-01-15T10:30:01.000Z', event: 'PAY', from_state: 'pending', to_state: 'paid', payload: { amount: 5 }, event_id: 'evt-1' },
+      { wal_offset: 16, type: 'APPLY_EVENT', event: 'NOTE', from_state: 'paid', to_state: 'paid', payload: null },
+      { wal_offset: 20, type: 'DELETE_INSTANCE', at: '2025-01-15T10:31:00.000Z' },
+    ],
+    next_offset: null,
+    earliest_offset: 12,
+    complete: true,
+  },
 }
 
 const VALID_PARAMS: Partial<Record<OpName, Record<string, unknown>>> = {
@@ -60,6 +72,7 @@ const VALID_PARAMS: Partial<Record<OpName, Record<string, unknown>>> = {
   WAL_READ: { from_offset: 1 },
   VALIDATE_MACHINE: { definition: DEF },
   GET_DIAGRAM: { machine: 'm', format: 'dot', highlight: 'a' },
+  GET_HISTORY: { instance_id: 'i', from_offset: 5, limit: 10, reverse: true },
 }
 
 const MESSAGES: Array<[string, TSchema, unknown]> = [

@@ -150,7 +150,8 @@ t.test('replay then live while other connections write: no gap, no duplicate, in
 })
 
 t.test('overflow with a tiny queue and a reader that does not read; resuming loses nothing; compaction', async t => {
-  const server = await startServer(t, { env: { RSTMDB_SUBSCRIPTION_QUEUE_LIMIT: '3', RSTMDB_FSYNC_POLICY: 'never', RSTMDB_WAL_SEGMENT_SIZE_MB: '1' } })
+  // no history retention: compaction deletes segments as soon as snapshots cover them
+  const server = await startServer(t, { env: { RSTMDB_SUBSCRIPTION_QUEUE_LIMIT: '3', RSTMDB_FSYNC_POLICY: 'never', RSTMDB_WAL_SEGMENT_SIZE_MB: '1', RSTMDB_HISTORY_RETENTION_SECS: '0' } })
   const w = await setup(t, server, ['big'])
   // raw: this reader must stop reading, and the end notice's frame flags are checked
   const s = await rawClientFor(t, server)

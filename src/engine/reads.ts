@@ -3,10 +3,11 @@ import { validateDefinition } from './definitions.js'
 import type { Instances } from './instances.js'
 import type { Machines } from './machines.js'
 import { opt } from './plans.js'
+import { availableTransitions } from './transitions.js'
 import type { InstanceRecord } from './types.js'
 import { instanceNotFound, machineNotFound } from './writes.js'
 
-/** The read ops of rcp.md §6.6, §6.7, §6.9, §6.10, §6.21. */
+/** The read ops of rcp.md §6.6, §6.7, §6.9, §6.10, §6.21, and GET_TRANSITIONS (history.md §4). */
 
 const DEFAULT_LIMIT = 100
 const MAX_LIMIT = 1000
@@ -23,16 +24,28 @@ export function listMachines (machines: Machines): JsonObject {
   return { items: machines.list() }
 }
 
-export function getInstance (instances: Instances, params: JsonObject): JsonObject {
-  const id = params.instance_id as string
+/** A live instance, or INSTANCE_NOT_FOUND (unknown or deleted). */
+function liveInstance (instances: Instances, id: string): InstanceRecord {
   const r = instances.get(id)
   if (!r || r.deleted) throw instanceNotFound(id)
+  return r
+}
+
+export function getInstance (instances: Instances, params: JsonObject): JsonObject {
+  const r = liveInstance(instances, params.instance_id as string)
   const result: JsonObject = { instance_id: r.id, machine: r.machine, version: r.version, state: r.state, ctx: r.ctx }
   if (r.last_event_id !== null) result.last_event_id = r.last_event_id
   result.last_wal_offset = r.last_wal_offset
   result.created_at = r.created_at
   result.updated_at = r.updated_at
   return result
+}
+
+export function getTransitions (instances: Instances, machines: Machines, params: JsonObject): JsonObject {
+  const r = liveInstance(instances, params.instance_id as string)
+  const m = machines.get(r.machine, r.version)
+  if (!m) throw machineNotFound(r.machine, r.version)
+  return availableTransitions(m, r)
 }
 
 const row = (r: InstanceRecord): JsonObject => ({

@@ -23,7 +23,7 @@ const RESULTS: Record<OpName, Record<string, unknown>> = {
   AUTH: { authenticated: true },
   PING: { pong: true },
   BYE: { goodbye: true },
-  INFO: { server_name: 'rstmdb', server_version: '0.1.0', protocol_version: 1, features: ['idempotency', 'batch', 'wal_read', 'watch_replay'], max_frame_bytes: 16777216, max_batch_ops: 100, uptime_secs: 5, wal_offset: 42, machines: 2, instances: 10, connections: 1 },
+  INFO: { server_name: 'rstmdb', server_version: '0.1.0', protocol_version: 1, features: ['idempotency', 'batch', 'wal_read', 'watch_replay', 'transitions', 'dry_run', 'lifecycle_events'], max_frame_bytes: 16777216, max_batch_ops: 100, uptime_secs: 5, wal_offset: 42, machines: 2, instances: 10, connections: 1 },
   PUT_MACHINE: { machine: 'order', version: 1, stored_checksum: 'e26b', created: true },
   GET_MACHINE: { definition: DEF, checksum: 'e26b', machine: 'order', version: 1 },
   LIST_MACHINES: { items: [{ machine: 'order', versions: [1, 2] }] },
@@ -31,7 +31,7 @@ const RESULTS: Record<OpName, Record<string, unknown>> = {
   GET_INSTANCE: { machine: 'order', version: 1, state: 'paid', ctx: CTX, last_event_id: 'evt-1', last_wal_offset: 14, instance_id: 'o-1', created_at: 1736937000000, updated_at: 1736937000001 },
   LIST_INSTANCES: { instances: [{ id: 'o-1', machine: 'order', version: 1, state: 'pending', created_at: 1, updated_at: 2, last_wal_offset: 3 }], total: 57, has_more: true, next_after: 'o-1' },
   DELETE_INSTANCE: { instance_id: 'o-1', deleted: true, wal_offset: 20 },
-  APPLY_EVENT: { from_state: 'pending', to_state: 'paid', ctx: CTX, wal_offset: 15, applied: true, event_id: 'evt-1' },
+  APPLY_EVENT: { from_state: 'pending', to_state: 'paid', ctx: CTX, wal_offset: 15, applied: true, event_id: 'evt-1', dry_run: true },
   BATCH: { results: [{ status: 'ok', result: { instance_id: 'a', state: 's', wal_offset: 1 }, error: null }, { status: 'error', result: null, error: { code: 'INSTANCE_NOT_FOUND', message: 'instance not found: x', retryable: false, details: { instance_id: 'x' } } }] },
   WATCH_INSTANCE: { subscription_id: 'sub-1', instance_id: 'o-1', current_state: 'paid', current_wal_offset: 15 },
   WATCH_ALL: { subscription_id: 'sub-2', wal_offset: 42 },
@@ -41,6 +41,15 @@ const RESULTS: Record<OpName, Record<string, unknown>> = {
   WAL_STATS: { entry_count: 120, segment_count: 2, total_size_bytes: 73400320, latest_offset: null, io_stats: { bytes_written: 1, bytes_read: 0, writes: 130, reads: 1, fsyncs: 97 }, earliest_offset: 1, fsync_policy: 'every_write' },
   COMPACT: { snapshots_created: 5, segments_deleted: 2, bytes_reclaimed: 134217728, total_snapshots: 40, wal_segments: 1 },
   VALIDATE_MACHINE: { valid: true, checksum: 'e26b', normalized: DEF },
+  GET_TRANSITIONS: {
+    instance_id: 'o-1',
+    state: 'pending',
+    wal_offset: 14,
+    transitions: [
+      { event: 'PAY', to: 'paid', guard: 'ctx.a > 0', guard_passes: false, meta: { ui: 'red' }, taken: false },
+      { event: 'PAY', to: 'free', guard_passes: null, taken: true },
+    ],
+  },
 }
 
 const VALID_PARAMS: Partial<Record<OpName, Record<string, unknown>>> = {
@@ -58,6 +67,7 @@ const VALID_PARAMS: Partial<Record<OpName, Record<string, unknown>>> = {
   SNAPSHOT_INSTANCE: { instance_id: 'i' },
   WAL_READ: { from_offset: 1 },
   VALIDATE_MACHINE: { definition: DEF },
+  GET_TRANSITIONS: { instance_id: 'i' },
 }
 
 const MESSAGES: Array<[string, TSchema, unknown]> = [

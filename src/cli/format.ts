@@ -63,11 +63,31 @@ export function formatGetInstance (id: string, r: JsonObject, s: Style): string 
 }
 
 export function formatApplyEvent (id: string, event: string, r: JsonObject, s: Style): string {
+  if (r.dry_run === true) {
+    return [
+      `${s.yellow('Dry run')}: event ${s.cyan(event)} on ${s.cyan(id)} would apply (nothing written)`,
+      `  ${str(r.from_state)} → ${s.yellow(str(r.to_state))}`,
+      `  Context: ${pretty(r.ctx)}`,
+    ].join('\n')
+  }
   return [
     `${s.green('Applied')} event ${s.cyan(event)} on ${s.cyan(id)}`,
     `  ${str(r.from_state)} → ${s.yellow(str(r.to_state))}`,
     `  WAL offset: ${str(r.wal_offset)}`,
   ].join('\n')
+}
+
+/** `*` marks the transition APPLY_EVENT would take for its event; guards show whether they pass now */
+export function formatTransitions (r: JsonObject, s: Style): string {
+  const items = arr(r.transitions).map(obj)
+  const header = `${s.bold('Instance')} ${s.cyan(str(r.instance_id))} in state ${s.yellow(str(r.state))} (last WAL offset ${str(r.wal_offset)})`
+  if (items.length === 0) return `${header}\n  ${s.yellow('No transitions from this state')}`
+  const lines = items.map(item => {
+    const mark = item.taken === true ? s.green('*') : ' '
+    const guard = item.guard === undefined ? '' : `  if ${str(item.guard)}: ${item.guard_passes === true ? s.green('passes') : s.red('fails')}`
+    return `  ${mark} ${s.cyan(str(item.event))} → ${str(item.to)}${guard}`
+  })
+  return [header, ...lines].join('\n')
 }
 
 export function formatDeleteInstance (id: string, s: Style): string {

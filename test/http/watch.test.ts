@@ -29,6 +29,7 @@ t.test('query subscribe: WATCH_INSTANCE, the open response, events in the RCP sh
   t.match(open, { type: 'response', status: 'ok', result: { instance_id: 'w-1', current_state: 'created', subscription_id: String }, meta: { leader: true, wal_offset: Number, server_time: String } })
   const paid = await apply('w-1', 'PAY', { amount: 3 })
   const event = await client.waitFor(m => m.type === 'event')
+  const wal = await call(base, 'GET', `/v1/wal?from_offset=${String(paid.body.wal_offset)}&limit=1`)
   t.same(event, {
     type: 'event',
     subscription_id: open.result.subscription_id,
@@ -41,6 +42,7 @@ t.test('query subscribe: WATCH_INSTANCE, the open response, events in the RCP sh
     event: 'PAY',
     payload: { amount: 3 },
     ctx: { amount: 3 },
+    at: new Date(wal.body.records[0].entry.ts).toISOString(),
   })
   client.ws.close()
   await client.closed

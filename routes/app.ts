@@ -18,6 +18,7 @@ import { machineRoutes } from './machines.js'
 import { instanceRoutes } from './instances.js'
 import { eventRoutes } from './events.js'
 import { transitionRoutes } from './transitions.js'
+import { sseRoutes } from './sse.js'
 import { walRoutes } from './wal.js'
 import { createWatchHub } from './watch.js'
 
@@ -73,7 +74,7 @@ export async function buildApp (ctx: AppContext): Promise<FastifyInstance> {
   await app.register(infoRoutes, { ctx })
   await app.register(healthRoutes, { ctx })
   await app.register(metricsRoutes, { metrics: ctx.metrics, requireAuth: ctx.metricsRequireAuth })
-  for (const routes of [machineRoutes, instanceRoutes, eventRoutes, transitionRoutes, walRoutes, hub.plugin]) {
+  for (const routes of [machineRoutes, instanceRoutes, eventRoutes, transitionRoutes, walRoutes, hub.plugin, sseRoutes]) {
     await app.register(routes, { ctx })
   }
   await app.after()

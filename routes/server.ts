@@ -18,6 +18,7 @@ export interface HttpServerOptions {
   /** open connections across both faces, for INFO */
   connections: () => number
   pingIntervalMs?: number
+  ssePingIntervalMs?: number
 }
 
 export interface HttpServer {
@@ -31,6 +32,7 @@ export interface HttpServer {
 }
 
 const PING_INTERVAL_MS = 30_000
+const SSE_PING_INTERVAL_MS = 15_000
 
 /**
  * Listens with the HTTP app. It binds before recovery and serves only health,
@@ -51,6 +53,7 @@ export async function startHttpServer (opts: HttpServerOptions): Promise<HttpSer
     hooks: opts.hooks,
     connections: opts.connections,
     pingIntervalMs: opts.pingIntervalMs ?? PING_INTERVAL_MS,
+    ssePingIntervalMs: opts.ssePingIntervalMs ?? SSE_PING_INTERVAL_MS,
   })
   app.server.on('connection', (socket: Socket) => {
     opts.hooks.opened()

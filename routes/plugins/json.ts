@@ -1,6 +1,36 @@
 import fp from 'fastify-plugin'
+import type { TSchema } from '@sinclair/typebox'
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import { RcpError } from '../../protocol/errors.js'
+
+/** an integer as a query, path or header value is written as one */
+const INTEGER_TEXT = /^-?\d+$/
+
+/** The integer members of a query, path or header schema (always a flat object). */
+function integerKeys (schema: TSchema | undefined): string[] {
+  const properties: Record<string, TSchema> = schema?.properties ?? {}
+  return Object.keys(properties).filter(key => properties[key].type === 'integer')
+}
+
+type Compile = Parameters<typeof TypeBoxValidatorCompiler>[0]
+
+/**
+ * TypeBox's conversion, except that it would read "1.5", "1e3" or "true" as an integer
+ * (parseInt): such a value is refused with the same error as any other non-integer.
+ */
+function strictConversion (route: Compile) {
+  const convert = TypeBoxValidatorCompiler(route)
+  const integers = integerKeys(route.schema)
+  return (value: unknown) => {
+    for (const key of integers) {
+      const raw = (value as Record<string, unknown> | null)?.[key]
+      if (typeof raw === 'string' && !INTEGER_TEXT.test(raw)) {
+        return { error: [{ message: 'Expected integer', instancePath: `/${key}`, keyword: 'type', schemaPath: `#/properties/${key}/type`, params: { type: 'integer' } }] }
+      }
+    }
+    return convert(value)
+  }
+}
 
 /**
  * JSON in and out as RCP has it. Bodies are validated by the dispatcher with the
@@ -11,7 +41,7 @@ import { RcpError } from '../../protocol/errors.js'
 export const jsonPlugin = fp(async (app) => {
   app.setValidatorCompiler((route) => route.httpPart === 'body'
     ? (value: unknown) => ({ value })
-    : TypeBoxValidatorCompiler(route as Parameters<typeof TypeBoxValidatorCompiler>[0]))
+    : strictConversion(route as Compile))
   app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data))
 
   app.removeContentTypeParser(['application/json', 'text/plain'])

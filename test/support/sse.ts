@@ -1,6 +1,8 @@
+import { Agent, fetch } from 'undici'
+
 /**
  * A Server-Sent Events client as a browser's EventSource reads a stream (WHATWG HTML
- * "Server-sent events", parsing an event stream), over fetch (undici) so the bytes come
+ * "Server-sent events", parsing an event stream), over undici's fetch so the bytes come
  * from a real HTTP client; for the SSE tests and the fan-out benchmark.
  */
 
@@ -97,7 +99,9 @@ function within<T> (promise: Promise<T>, timeoutMs: number, what: string): Promi
  */
 export async function openSse (url: string, headers: Record<string, string> = {}): Promise<SseClient & { problem: any }> {
   const abort = new AbortController()
-  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal })
+  // a connection of its own, gone with the stream: a pool would keep a spare one open to the server
+  const agent = new Agent({ connections: 1, pipelining: 0 })
+  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal, dispatcher: agent })
   const messages: SseMessage[] = []
   const comments: string[] = []
   const waiters = new Set<() => void>()
@@ -106,6 +110,7 @@ export async function openSse (url: string, headers: Record<string, string> = {}
   let open: (() => void) | null = null
   if (res.status !== 200 || res.body === null) {
     const text = await res.text()
+    await agent.close()
     let problem: unknown = text
     try { problem = JSON.parse(text) } catch {}
     return { ...inert(res), problem }
@@ -127,6 +132,7 @@ export async function openSse (url: string, headers: Record<string, string> = {}
     }
     over = true
     wake()
+    await agent.destroy()
   })()
 
   function waitUntil<T> (check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
@@ -180,7 +186,7 @@ export async function openSse (url: string, headers: Record<string, string> = {}
   }
 }
 
-function inert (res: Response): SseClient {
+function inert (res: { status: number, headers: Headers }): SseClient {
   return {
     status: res.status,
     headers: res.headers,

@@ -20,7 +20,7 @@ const ResumeHeader = Type.Object({
 })
 const InstanceStreamQuery = Type.Omit(WatchFilterQuery, ['instance_id', 'machines', 'events', 'from_states', 'to_states'])
 
-const STREAM_EXAMPLE = [
+const STREAM_TEXT = [
   ': subscribed {"subscription_id":"sub-5f0c2a","wal_offset":41}',
   '',
   'id: 42',
@@ -31,8 +31,6 @@ const STREAM_EXAMPLE = [
   'id: 42',
   'event: subscription_end',
   'data: {"type":"subscription_end","subscription_id":"sub-5f0c2a","reason":"shutdown","last_wal_offset":42,"resume_from_offset":43}',
-  '',
-  '',
 ].join('\n')
 
 const StreamResponse = {
@@ -40,8 +38,17 @@ const StreamResponse = {
     description: 'text/event-stream: each event as `id: <wal_offset>` and `data: <the RCP event JSON>` (no `event:` line, so ' +
       'EventSource.onmessage gets them all; creations and deletions, with lifecycle=true, carry a `kind`); `: ping` comments ' +
       'every 15 s; on overflow or shutdown `event: subscription_end` with resume_from_offset (its id is the offset before it, ' +
-      'so a browser reconnects exactly there), then the stream ends. The schema is that of each `data:` line.',
-    content: { 'text/event-stream': { schema: Type.Union([EventMessage, CreatedEvent, DeletedEvent, SubscriptionEnd]), example: STREAM_EXAMPLE } },
+      'so a browser reconnects exactly there), then the stream ends. The schema and example are those of one `data:` line. ' +
+      `A stream:\n\n\`\`\`\n${STREAM_TEXT}\n\`\`\``,
+    content: {
+      'text/event-stream': {
+        schema: Type.Union([EventMessage, CreatedEvent, DeletedEvent, SubscriptionEnd]),
+        example: {
+          type: 'event', subscription_id: 'sub-5f0c2a', instance_id: 'order-1', machine: 'order', version: 1, wal_offset: 42,
+          from_state: 'created', to_state: 'paid', event: 'PAY', payload: { amount: 5 }, ctx: { amount: 5 }, at: '2025-01-15T10:30:00.123Z',
+        },
+      },
+    },
   },
   ...problems(400, 401, 403, [404, 'INSTANCE_NOT_FOUND'], 503),
 }

@@ -139,7 +139,8 @@ export function createWatchHub (ctx: AppContext): WatchHub {
         operationId: 'watch',
         summary: 'WebSocket: subscribe to committed events (WATCH_INSTANCE / WATCH_ALL)',
         description: 'Upgrade to a WebSocket. The query string subscribes at once; the first message is the subscribe ' +
-          'response with id "open". The socket then carries events (RCP event shape), subscription_end notices, and ' +
+          'response with id "open". The socket then carries events (RCP event shape; with lifecycle=true also creations and ' +
+          'deletions, which carry a `kind`), subscription_end notices, and ' +
           'answers to WATCH_INSTANCE, WATCH_ALL, UNWATCH and PING requests in the RCP envelopes. If that first ' +
           'subscribe fails, its error response is followed by a close with code 4000 + the HTTP status of the error ' +
           '(e.g. 4404) and the error code in the reason; a missing or wrong token closes with 4401. A browser page may ' +

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { REVIEW } from '../support/machines.js'
 import { clientFor } from '../support/client.js'
 import { openSse, type SseClient } from '../support/sse.js'
-import { TOKEN, TOKEN_HASH, call, isProblem, startGateway, startGatewayInProcess, stopGateway, type Gateway } from '../http/helpers.js'
+import { TOKEN, TOKEN_HASH, activeSubscriptions, call, isProblem, startGateway, startGatewayInProcess, stopGateway, subscriptionsAfterClose, type Gateway } from '../http/helpers.js'
 
 // Server-Sent Events (history.md §6) through a real HTTP client (fetch/undici), parsed as
 // EventSource parses them.
@@ -205,22 +205,11 @@ t.test('bad input is a precise problem before the stream starts', async t => {
 
 t.test('closing the stream ends its subscription', async t => {
   const server = await gateway(t)
-  const active = async (): Promise<number> => {
-    const text = (await call(server.base, 'GET', '/metrics')).text
-    let total = 0
-    for (const m of text.matchAll(/^rstmdb_subscriptions_active\{type="\w+"\} (\d+)$/gm)) total += Number(m[1])
-    return total
-  }
   const stream = await openSse(`${server.base}/v1/events`)
   await stream.waitForComments(1)
-  t.equal(await active(), 1)
+  t.equal(await activeSubscriptions(server.base), 1)
   stream.close()
-  let remaining = await active()
-  for (let i = 0; i < 100 && remaining > 0; i++) {
-    await new Promise(resolve => setTimeout(resolve, 20))
-    remaining = await active()
-  }
-  t.equal(remaining, 0)
+  t.equal(await subscriptionsAfterClose(server.base), 0)
 })
 
 t.test('shutdown: subscription_end with reason shutdown, then the stream ends and the server exits', async t => {

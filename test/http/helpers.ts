@@ -164,3 +164,21 @@ export function isProblem (body: any, status: number, code: string): boolean {
     body.type === `https://rstmdb.dev/errors/${code}` && typeof body.title === 'string' &&
     body.status === status && typeof body.detail === 'string' && body.code === code && typeof body.retryable === 'boolean'
 }
+
+/** Open subscriptions of every type, from /metrics. */
+export async function activeSubscriptions (base: string): Promise<number> {
+  const text = (await call(base, 'GET', '/metrics')).text
+  let total = 0
+  for (const m of text.matchAll(/^rstmdb_subscriptions_active\{type="\w+"\} (\d+)$/gm)) total += Number(m[1])
+  return total
+}
+
+/** The open subscriptions once none is left, or after about 2 s of asking. */
+export async function subscriptionsAfterClose (base: string): Promise<number> {
+  let remaining = await activeSubscriptions(base)
+  for (let i = 0; i < 100 && remaining > 0; i++) {
+    await new Promise(resolve => setTimeout(resolve, 20))
+    remaining = await activeSubscriptions(base)
+  }
+  return remaining
+}

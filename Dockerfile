@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # rstmdb: RCP on 7401, HTTP gateway on 8080, data in the /var/lib/rstmdb volume.
 
-# Build: dev dependencies, TypeScript compiled to dist/ (npm ci runs `prepare` = the build).
+# Build: dev dependencies, TypeScript compiled to dist/ and the console bundled (npm ci runs `prepare` = the build).
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
@@ -9,6 +9,7 @@ COPY protocol ./protocol
 COPY storage ./storage
 COPY src ./src
 COPY routes ./routes
+COPY console ./console
 RUN npm ci --no-audit --no-fund
 
 # Production dependencies only, installed apart so no dev package reaches the image.
@@ -28,6 +29,7 @@ COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/protocol ./dist/protocol
 COPY --from=build /app/dist/storage ./dist/storage
 COPY --from=build /app/dist/routes ./dist/routes
+COPY --from=build /app/dist/console ./dist/console
 COPY package.json ./
 COPY openapi ./openapi
 RUN mkdir -p /var/lib/rstmdb && chown node:node /var/lib/rstmdb \

@@ -142,6 +142,8 @@ const walRows: Describe = r => {
       return [{ suite: 'recovery', metric: `WAL scan only, ${figure(r, 'records')} records`, value: figure(r, 'records_per_sec'), unit: 'records/s' }]
     case 'recovery_engine_replay':
       return [{ suite: 'recovery', metric: `WAL + engine replay, ${figure(r, 'records')} records`, value: figure(r, 'records_per_sec'), unit: 'records/s' }]
+    case 'recovery_rss':
+      return [{ suite: 'recovery', metric: `RSS after recovering ${figure(r, 'instances')} instances from ${figure(r, 'records')} records`, value: figure(r, 'rss_mb'), unit: 'MiB' }]
     default:
       return []
   }

@@ -21,6 +21,8 @@ import { transitionRoutes } from './transitions.js'
 import { sseRoutes } from './sse.js'
 import { walRoutes } from './wal.js'
 import { createWatchHub } from './watch.js'
+import { diagramRoutes } from './diagram.js'
+import { consoleRoutes } from './console.js'
 
 /** ids may be 256 bytes of UTF-8, i.e. up to 768 characters once percent-encoded */
 const MAX_PARAM_LENGTH = 1024
@@ -74,7 +76,7 @@ export async function buildApp (ctx: AppContext): Promise<FastifyInstance> {
   await app.register(infoRoutes, { ctx })
   await app.register(healthRoutes, { ctx })
   await app.register(metricsRoutes, { metrics: ctx.metrics, requireAuth: ctx.metricsRequireAuth })
-  for (const routes of [machineRoutes, instanceRoutes, eventRoutes, transitionRoutes, walRoutes, hub.plugin, sseRoutes]) {
+  for (const routes of [machineRoutes, instanceRoutes, eventRoutes, transitionRoutes, walRoutes, hub.plugin, sseRoutes, diagramRoutes, consoleRoutes]) {
     await app.register(routes, { ctx })
   }
   await app.after()

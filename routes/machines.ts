@@ -15,7 +15,7 @@ import { BEARER, IfNoneMatchHeader, NotModified, asParam, dispatch, etagMatches,
 
 const MachinePath = pick(PutMachineParams, ['machine'], ['machine'])
 const VersionPath = pick(PutMachineParams, ['machine', 'version'], ['machine', 'version'])
-const VersionOrLatestPath = Type.Object({
+export const VersionOrLatestPath = Type.Object({
   machine: asParam(PutMachineParams.properties.machine),
   version: Type.Union([asParam(PutMachineParams.properties.version), Type.Literal('latest')], { description: 'a version number or `latest`' }),
 })

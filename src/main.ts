@@ -113,20 +113,13 @@ async function main (): Promise<void> {
   for (const warning of config.warnings) logger.warn(warning)
   logger.info({ config: describeConfig(config) }, 'effective configuration')
 
-  let stop: () => Promise<void>
-  try {
-    stop = await start(config, logger)
-  } catch (err) {
-    // the expected refusals (held LOCK, corrupt WAL, busy port) are one line; anything else keeps its stack
-    logger.error(isExpected(err) ? { error: err.message } : { err }, 'startup failed')
-    fatal(err instanceof Error ? err.message : String(err))
-  }
-
-  let stopping = false
-  const shutdown = (signal: string): void => {
-    if (stopping) return
-    stopping = true
-    logger.info({ signal }, 'shutting down')
+  // handlers go in before anything binds: a signal during startup stops the server once it is up,
+  // instead of killing it with the default action right after it said "ready"
+  let stop: (() => Promise<void>) | null = null
+  let signalled: string | null = null
+  const shutdown = (): void => {
+    if (stop === null || signalled === null) return
+    logger.info({ signal: signalled }, 'shutting down')
     stop().then(() => {
       logger.info('stopped')
       process.exit(0)
@@ -134,9 +127,23 @@ async function main (): Promise<void> {
       logger.error({ err }, 'shutdown failed')
       process.exit(1)
     })
+    stop = null
   }
-  process.on('SIGINT', () => shutdown('SIGINT'))
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      signalled ??= signal
+      shutdown()
+    })
+  }
+
+  try {
+    stop = await start(config, logger)
+  } catch (err) {
+    // the expected refusals (held LOCK, corrupt WAL, busy port) are one line; anything else keeps its stack
+    logger.error(isExpected(err) ? { error: err.message } : { err }, 'startup failed')
+    fatal(err instanceof Error ? err.message : String(err))
+  }
+  shutdown()
 }
 
 main().catch(err => fatal(err instanceof Error ? err.message : String(err)))

@@ -7,7 +7,12 @@ import fs from 'node:fs'
 export interface FileLayer {
   /** opens a segment for appending (created if missing) */
   openAppend: (path: string) => Promise<number>
-  writev: (fd: number, buffers: Buffer[]) => Promise<number>
+  /**
+   * Appends the buffers with one write and returns the bytes written. Node's layer
+   * writes synchronously (the WAL writer commits without a thread-pool round trip);
+   * an injected layer may return a promise instead.
+   */
+  writev: (fd: number, buffers: Buffer[]) => number | Promise<number>
   fdatasync: (fd: number) => Promise<void>
   fsync: (fd: number) => Promise<void>
   close: (fd: number) => Promise<void>
@@ -21,9 +26,7 @@ export const nodeFileLayer: FileLayer = {
   openAppend: (path) => new Promise((resolve, reject) => {
     fs.open(path, 'a', 0o644, (err, fd) => err ? reject(err) : resolve(fd))
   }),
-  writev: (fd, buffers) => new Promise((resolve, reject) => {
-    fs.writev(fd, buffers, (err, written) => err ? reject(err) : resolve(written))
-  }),
+  writev: (fd, buffers) => fs.writevSync(fd, buffers),
   fdatasync: (fd) => new Promise((resolve, reject) => { fs.fdatasync(fd, done(resolve, reject)) }),
   fsync: (fd) => new Promise((resolve, reject) => { fs.fsync(fd, done(resolve, reject)) }),
   close: (fd) => new Promise((resolve, reject) => { fs.close(fd, done(resolve, reject)) }),

@@ -12,10 +12,11 @@ export const NOOP_TYPE = 255
 /** Largest length field a reader accepts (§2); the writer's own cap is MAX_RECORD_PAYLOAD. */
 export const MAX_LENGTH_FIELD = 16 * 1024 * 1024
 
-const KNOWN_TYPES = new Set<number>([...Object.values(ENTRY_TYPE_CODES), NOOP_TYPE])
+const KNOWN_TYPES = new Uint8Array(256)
+for (const code of [...Object.values(ENTRY_TYPE_CODES), NOOP_TYPE]) KNOWN_TYPES[code] = 1
 
-export function isKnownType (type: number): boolean {
-  return KNOWN_TYPES.has(type)
+function isKnownType (type: number): boolean {
+  return KNOWN_TYPES[type] === 1
 }
 
 /**
@@ -52,6 +53,7 @@ export function readSequence (buf: Buffer, at: number): number {
   return buf.readUInt32BE(at + 16) * 0x100000000 + buf.readUInt32BE(at + 20)
 }
 
+/** The fields of a decoded record. A scan reuses one such object for every record it decodes. */
 export interface DecodedRecord {
   type: number
   flags: number
@@ -59,6 +61,10 @@ export interface DecodedRecord {
   entry: WalEntry
   /** total bytes: header + payload */
   size: number
+}
+
+export function emptyDecodedRecord (): DecodedRecord {
+  return { type: 0, flags: 0, sequence: 0, entry: null as unknown as WalEntry, size: 0 }
 }
 
 /** Why a record at a position is not valid (storage.md §5.3). */
@@ -72,28 +78,41 @@ export type RecordFault =
   | 'bad_payload'
   | 'sequence_not_increasing'
 
-export type DecodeResult = { ok: true, record: DecodedRecord } | { ok: false, fault: RecordFault, sequence: number | null }
+export interface InvalidRecord {
+  fault: RecordFault
+  /** the header's sequence field, null when the header is cut short or has no magic */
+  sequence: number | null
+}
 
-/** Decodes the record at `at` of `buf` (which ends at `end`), requiring a sequence above `prevSequence`. */
-export function decodeRecordAt (buf: Buffer, at: number, end: number, prevSequence: number): DecodeResult {
-  if (end - at < HEADER_SIZE) return { ok: false, fault: 'incomplete_header', sequence: null }
-  if (buf.readUInt32BE(at) !== MAGIC) return { ok: false, fault: 'bad_magic', sequence: null }
+/**
+ * Decodes the record at `at` of `buf` (which ends at `end`) into `out`, requiring a
+ * sequence above `prevSequence`. Returns null when the record is valid, else why
+ * not. A valid record allocates nothing but its entry: recovery decodes millions.
+ */
+export function decodeRecordAt (buf: Buffer, at: number, end: number, prevSequence: number, out: DecodedRecord): InvalidRecord | null {
+  if (end - at < HEADER_SIZE) return { fault: 'incomplete_header', sequence: null }
+  if (buf.readUInt32BE(at) !== MAGIC) return { fault: 'bad_magic', sequence: null }
   const type = buf[at + 4]
   const length = buf.readUInt32BE(at + 8)
   const sequence = readSequence(buf, at)
-  if (!isKnownType(type)) return { ok: false, fault: 'unknown_type', sequence }
-  if (length > MAX_LENGTH_FIELD) return { ok: false, fault: 'length_too_large', sequence }
-  const stop = at + HEADER_SIZE + length
-  if (stop > end) return { ok: false, fault: 'incomplete_payload', sequence }
-  const payload = buf.subarray(at + HEADER_SIZE, stop)
-  if (crc32c(payload) !== buf.readUInt32BE(at + 12)) return { ok: false, fault: 'crc_mismatch', sequence }
+  if (!isKnownType(type)) return { fault: 'unknown_type', sequence }
+  if (length > MAX_LENGTH_FIELD) return { fault: 'length_too_large', sequence }
+  const start = at + HEADER_SIZE
+  const stop = start + length
+  if (stop > end) return { fault: 'incomplete_payload', sequence }
+  if (crc32c(buf.subarray(start, stop)) !== buf.readUInt32BE(at + 12)) return { fault: 'crc_mismatch', sequence }
   let entry: unknown
   try {
-    entry = JSON.parse(payload.toString('utf8'))
+    entry = JSON.parse(buf.toString('utf8', start, stop))
   } catch {
-    return { ok: false, fault: 'bad_payload', sequence }
+    return { fault: 'bad_payload', sequence }
   }
-  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return { ok: false, fault: 'bad_payload', sequence }
-  if (sequence <= prevSequence || sequence < 1 || sequence > Number.MAX_SAFE_INTEGER) return { ok: false, fault: 'sequence_not_increasing', sequence }
-  return { ok: true, record: { type, flags: buf[at + 5], sequence, entry: entry as WalEntry, size: HEADER_SIZE + length } }
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return { fault: 'bad_payload', sequence }
+  if (sequence <= prevSequence || sequence < 1 || sequence > Number.MAX_SAFE_INTEGER) return { fault: 'sequence_not_increasing', sequence }
+  out.type = type
+  out.flags = buf[at + 5]
+  out.sequence = sequence
+  out.entry = entry as WalEntry
+  out.size = HEADER_SIZE + length
+  return null
 }

@@ -4,8 +4,9 @@ import type { WalEntry } from '../protocol/entries.js'
 import { listFullSnapshots, readFullSnapshot, SnapshotCorruptError } from './full-snapshot.js'
 import type { FullSnapshotInfo, SnapshotLine } from './full-snapshot.js'
 import type { Logger } from './logger.js'
-import { decodeRecordAt, FLAG_GROUP_CONT, HEADER_SIZE, MAGIC, MAGIC_BYTES } from './record.js'
-import type { DecodedRecord, DecodeResult } from './record.js'
+import { decodeRecordAt, emptyDecodedRecord, FLAG_GROUP_CONT, HEADER_SIZE, MAGIC, MAGIC_BYTES } from './record.js'
+import type { DecodedRecord, InvalidRecord } from './record.js'
+import { SegmentWindow } from './segment-window.js'
 import { listSegments, newSegmentInfo, noteRecord, segmentName } from './segments.js'
 import type { SegmentInfo } from './segments.js'
 import { setImmediate as yieldTurn } from 'node:timers/promises'
@@ -80,7 +81,17 @@ export interface RecoveryOptions {
   target: RecoveryTarget
 }
 
-const REPLAYED_TYPES = new Set([1, 2, 3, 4])
+/** put_machine, create_instance, apply_event, delete_instance (storage.md §2 type codes) */
+const isReplayed = (type: number): boolean => type >= 1 && type <= 4
+
+/** A record of an atomic group held back until the group's last record shows up. */
+interface HeldRecord {
+  type: number
+  sequence: number
+  entry: WalEntry
+  size: number
+  pos: number
+}
 
 function removeTmpFiles (dir: string): void {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -96,7 +107,7 @@ function allZero (buf: Buffer, from: number, end: number): boolean {
 }
 
 /** Why the bad record at `pos` of the last segment is a torn tail (§5.4), or null when it is corruption. */
-function tornReason (buf: Buffer, pos: number, end: number, bad: DecodeResult & { ok: false }): string | null {
+function tornReason (buf: Buffer, pos: number, end: number, bad: InvalidRecord): string | null {
   if (allZero(buf, pos, end)) return 'zero_tail'
   if (bad.fault === 'incomplete_header' || bad.fault === 'incomplete_payload') return bad.fault
   if (bad.fault === 'crc_mismatch' && pos + HEADER_SIZE + buf.readUInt32BE(pos + 8) === end) return 'crc_mismatch_at_eof'
@@ -104,9 +115,10 @@ function tornReason (buf: Buffer, pos: number, end: number, bad: DecodeResult & 
 }
 
 function nextValidRecord (buf: Buffer, from: number, end: number, prevSeq: number): number {
+  const scratch = emptyDecodedRecord()
   let at = buf.indexOf(MAGIC_BYTES, from)
   while (at !== -1 && at < end) {
-    if (decodeRecordAt(buf, at, end, prevSeq).ok) return at
+    if (decodeRecordAt(buf, at, end, prevSeq, scratch) === null) return at
     at = buf.indexOf(MAGIC_BYTES, at + 1)
   }
   return end
@@ -171,7 +183,7 @@ export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
   let sealLast = false
   let sinceYield = 0
 
-  const accept = (seg: SegmentInfo, rec: DecodedRecord, pos: number): void => {
+  const accept = (seg: SegmentInfo, rec: DecodedRecord | HeldRecord, pos: number): void => {
     if (firstSeq === 0) {
       firstSeq = rec.sequence
       const gap = S > 0 ? rec.sequence > S + 1 : rec.sequence > 1
@@ -183,7 +195,7 @@ export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
     }
     noteRecord(seg, rec.sequence, pos, rec.size)
     recordsValid++
-    if (rec.sequence > S && REPLAYED_TYPES.has(rec.type)) {
+    if (rec.sequence > S && isReplayed(rec.type)) {
       try {
         target.apply(rec.entry, rec.sequence)
       } catch (err) {
@@ -193,61 +205,71 @@ export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
     }
   }
 
+  const rec = emptyDecodedRecord()
   for (let s = 0; s < ids.length; s++) {
     const isLast = s === ids.length - 1
     const seg = newSegmentInfo(walDir, ids[s])
     segments.push(seg)
-    const buf = fs.readFileSync(seg.path)
-    bytesRead += buf.length
-    const end = buf.length
+    const fd = fs.openSync(seg.path, 'r')
+    const end = fs.fstatSync(fd).size
+    const window = new SegmentWindow((buf, offset, length, position) => fs.readSync(fd, buf, offset, length, position), end)
     let pos = 0
-    let group: Array<{ rec: DecodedRecord, pos: number }> = []
+    let group: HeldRecord[] = []
     let lastKept = prevSeq
     // after a corrupt record of a group, records up to the group's last are skipped too
     let skippingGroup = false
 
-    while (pos < end) {
-      // let the event loop breathe: the gateway answers /healthz and /readyz (503) during recovery
-      if (++sinceYield === YIELD_EVERY) {
-        sinceYield = 0
-        await yieldTurn()
-      }
-      const r = decodeRecordAt(buf, pos, end, prevSeq)
-      if (r.ok) {
-        const rec = r.record
-        prevSeq = rec.sequence
-        const cont = (rec.flags & FLAG_GROUP_CONT) !== 0
-        if (skippingGroup) {
-          skipped++
-          if (!cont) skippingGroup = false
-        } else if (cont) {
-          group.push({ rec, pos })
-        } else {
-          for (const g of group) accept(seg, g.rec, g.pos)
-          group = []
-          accept(seg, rec, pos)
-          lastKept = rec.sequence
+    try {
+      while (pos < end) {
+        // let the event loop breathe: the gateway answers /healthz and /readyz (503) during recovery
+        if (++sinceYield === YIELD_EVERY) {
+          sinceYield = 0
+          await yieldTurn()
         }
-        pos += rec.size
-        continue
-      }
-      const torn = isLast ? tornReason(buf, pos, end, r) : null
-      if (torn !== null) {
-        const at = group.length > 0 ? group[0].pos : pos
-        truncations.push({ segment: seg.path, position: at, bytes: end - at, reason: group.length > 0 ? `incomplete_group (${torn})` : torn })
+        let at = window.recordOffset(pos)
+        if (at < 0) at = await window.loadRecord(pos)
+        const invalid = decodeRecordAt(window.buf, at, window.length, prevSeq, rec)
+        if (invalid === null) {
+          prevSeq = rec.sequence
+          const cont = (rec.flags & FLAG_GROUP_CONT) !== 0
+          if (skippingGroup) {
+            skipped++
+            if (!cont) skippingGroup = false
+          } else if (cont) {
+            group.push({ type: rec.type, sequence: rec.sequence, entry: rec.entry, size: rec.size, pos })
+          } else {
+            for (const g of group) accept(seg, g, g.pos)
+            group = []
+            accept(seg, rec, pos)
+            lastKept = rec.sequence
+          }
+          pos += rec.size
+          continue
+        }
+        // the rare path: look at everything after the bad record
+        at = await window.loadRest(pos)
+        const buf = window.buf
+        const torn = isLast ? tornReason(buf, at, window.length, invalid) : null
+        if (torn !== null) {
+          const cut = group.length > 0 ? group[0].pos : pos
+          truncations.push({ segment: seg.path, position: cut, bytes: end - cut, reason: group.length > 0 ? `incomplete_group (${torn})` : torn })
+          group = []
+          prevSeq = lastKept
+          break
+        }
+        if (!skipCorruptRecords) throw new WalCorruptionError(seg.path, pos, invalid.sequence, invalid.fault)
+        const magicOk = window.length - at >= 6 && buf.readUInt32BE(at) === MAGIC
+        skippingGroup = magicOk ? (buf[at + 5] & FLAG_GROUP_CONT) !== 0 : group.length > 0
+        skipped += 1 + group.length
         group = []
-        prevSeq = lastKept
-        break
+        const next = window.start + nextValidRecord(buf, at + 1, window.length, prevSeq)
+        logger.warn({ segment: seg.path, position: pos, sequence: invalid.sequence, reason: invalid.fault, resumed_at: next }, 'skipping corrupt WAL record')
+        if (next === end && isLast) sealLast = true
+        pos = next
       }
-      if (!skipCorruptRecords) throw new WalCorruptionError(seg.path, pos, r.sequence, r.fault)
-      const magicOk = end - pos >= 6 && buf.readUInt32BE(pos) === MAGIC
-      skippingGroup = magicOk ? (buf[pos + 5] & FLAG_GROUP_CONT) !== 0 : group.length > 0
-      skipped += 1 + group.length
-      group = []
-      const next = nextValidRecord(buf, pos + 1, end, prevSeq)
-      logger.warn({ segment: seg.path, position: pos, sequence: r.sequence, reason: r.fault, resumed_at: next }, 'skipping corrupt WAL record')
-      if (next === end && isLast) sealLast = true
-      pos = next
+    } finally {
+      bytesRead += window.bytesRead
+      fs.closeSync(fd)
     }
     if (group.length > 0) {
       if (isLast) {
@@ -255,7 +277,7 @@ export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
         truncations.push({ segment: seg.path, position: at, bytes: end - at, reason: 'incomplete_group' })
         prevSeq = lastKept
       } else if (!skipCorruptRecords) {
-        throw new WalCorruptionError(seg.path, group[0].pos, group[0].rec.sequence, 'atomic group without its final record in a sealed segment')
+        throw new WalCorruptionError(seg.path, group[0].pos, group[0].sequence, 'atomic group without its final record in a sealed segment')
       } else {
         skipped += group.length
         logger.warn({ segment: seg.path, position: group[0].pos }, 'skipping atomic group without its final record')

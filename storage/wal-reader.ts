@@ -1,11 +1,10 @@
 import fs from 'node:fs'
-import { decodeRecordAt, HEADER_SIZE } from './record.js'
+import { decodeRecordAt, emptyDecodedRecord, NOOP_TYPE } from './record.js'
+import { SegmentWindow } from './segment-window.js'
 import { seekPosition } from './segments.js'
 import type { CommittedRecord } from './log.js'
 import type { WalState } from './wal-writer.js'
 import { walIoError } from './wal-writer.js'
-
-const CHUNK = 1024 * 1024
 
 export interface ReadResult {
   records: CommittedRecord[]
@@ -32,6 +31,7 @@ export async function readCommitted (state: WalState, fromOffset: number, limit:
 
 async function readOnce (state: WalState, fromOffset: number, limit: number, maxBytes: number): Promise<ReadResult> {
   const records: CommittedRecord[] = []
+  const rec = emptyDecodedRecord()
   let bytes = 0
   const committed = state.lastCommitted
   const segments = state.segments.slice()
@@ -43,37 +43,23 @@ async function readOnce (state: WalState, fromOffset: number, limit: number, max
     const end = seg.size
     let pos = seg.firstSeq >= fromOffset ? 0 : seekPosition(seg, fromOffset)
     const handle = await fs.promises.open(seg.path, 'r')
+    const window = new SegmentWindow(async (buf, offset, length, position) => (await handle.read(buf, offset, length, position)).bytesRead, end)
     try {
-      let buf = Buffer.alloc(0)
-      let bufStart = pos
-      const needed = (): number => {
-        const at = pos - bufStart
-        return buf.length - at < HEADER_SIZE ? HEADER_SIZE : HEADER_SIZE + buf.readUInt32BE(at + 8)
-      }
       while (pos < end && records.length < limit) {
-        let need: number
-        while (buf.length - (pos - bufStart) < (need = needed())) {
-          const size = Math.min(Math.max(CHUNK, need), end - pos)
-          if (size < need) throw new Error(`record past the end of ${seg.path} at ${pos}`)
-          buf = Buffer.allocUnsafe(size)
-          const { bytesRead } = await handle.read(buf, 0, size, pos)
-          state.io.bytes_read += bytesRead
-          buf = buf.subarray(0, bytesRead)
-          bufStart = pos
-          if (bytesRead < need) throw new Error(`short read in ${seg.path} at ${pos}`)
-        }
-        const at = pos - bufStart
-        const r = decodeRecordAt(buf, at, buf.length, 0)
-        if (!r.ok) throw new Error(`unreadable record in ${seg.path} at ${pos}: ${r.fault}`)
-        const { sequence, entry, size } = r.record
+        let at = window.recordOffset(pos)
+        if (at < 0) at = await window.loadRecord(pos)
+        const invalid = decodeRecordAt(window.buf, at, window.length, 0, rec)
+        if (invalid !== null) throw new Error(`unreadable record in ${seg.path} at ${pos}: ${invalid.fault}`)
+        const { sequence, entry, size } = rec
         if (sequence > committed) return { records, bytes }
         pos += size
-        if (sequence < fromOffset || r.record.type === 255) continue
+        if (sequence < fromOffset || rec.type === NOOP_TYPE) continue
         if (records.length > 0 && bytes + size > maxBytes) return { records, bytes }
         records.push({ sequence, entry })
         bytes += size
       }
     } finally {
+      state.io.bytes_read += window.bytesRead
       await handle.close()
     }
   }

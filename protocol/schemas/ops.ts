@@ -346,6 +346,22 @@ export const ValidateMachineResult = Type.Object({
   normalized: NormalizedDefinition,
 })
 
+// GET_DIAGRAM (Extension, console.md §1)
+export const DIAGRAM_FORMATS = ['svg', 'mermaid', 'dot'] as const
+export const GetDiagramParams = params({
+  machine: MachineName,
+  version: OptionalParam(Int({ description: 'left out: the highest registered version', examples: [1] })),
+  format: OptionalParam(Type.Union(DIAGRAM_FORMATS.map((f) => Type.Literal(f)), { description: 'svg (laid out, the default), mermaid (stateDiagram-v2) or dot (Graphviz)' }), { default: 'svg' }),
+  highlight: OptionalParam(Name('a state of the machine to mark', ['paid'])),
+})
+export const GetDiagramResult = Type.Object({
+  format: Type.Union(DIAGRAM_FORMATS.map((f) => Type.Literal(f))),
+  content: Type.String({ description: 'the diagram: an SVG document, Mermaid or DOT source' }),
+  machine: MachineName,
+  version: NewVersion,
+  checksum: Checksum,
+})
+
 // GET_TRANSITIONS (history.md §4)
 export const GetTransitionsResult = Type.Object({
   instance_id: InstanceId,

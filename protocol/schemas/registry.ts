@@ -10,7 +10,7 @@ export interface OpSpec {
 
 const op = <P extends TSchema, R extends TSchema>(params: P, result: R, write = false) => ({ params, result, write })
 
-/** Every RCP operation (rcp.md §6), with the extensions VALIDATE_MACHINE and those of history.md. */
+/** Every RCP operation (rcp.md §6), with the extensions VALIDATE_MACHINE, GET_DIAGRAM (console.md §1) and those of history.md. */
 export const OPS = {
   HELLO: op(S.HelloParams, S.HelloResult),
   AUTH: op(S.AuthParams, S.AuthResult),
@@ -34,6 +34,7 @@ export const OPS = {
   WAL_STATS: op(S.NoParams, S.WalStatsResult),
   COMPACT: op(S.CompactParams, S.CompactResult),
   VALIDATE_MACHINE: op(S.ValidateMachineParams, S.ValidateMachineResult),
+  GET_DIAGRAM: op(S.GetDiagramParams, S.GetDiagramResult),
   GET_TRANSITIONS: op(S.InstanceParams, S.GetTransitionsResult),
 } satisfies Record<string, OpSpec>
 

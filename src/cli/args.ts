@@ -55,7 +55,8 @@ function convert (name: string, spec: OptionSpec, raw: string | boolean | undefi
   return raw
 }
 
-function parseCommand (command: CommandSpec, args: string[]): Invocation | { help: true } {
+/** One command's flags and positionals, as the command line and the REPL both take them. */
+export function parseCommand (command: CommandSpec, args: string[]): Invocation | { help: true } {
   const options = { ...parseOptions(command.options), help: { type: 'boolean' as const, short: 'h' } }
   const { values, positionals } = strictParse(args, options, true, command.name)
   if (values.help === true) return { help: true }

@@ -1,3 +1,4 @@
+import { hashToken } from '../../protocol/auth.js'
 import type { JsonObject } from '../../protocol/entries.js'
 import type { OpInput, OpName } from '../../protocol/schemas/registry.js'
 import type { Client } from '../client/index.js'
@@ -133,6 +134,12 @@ const COMMANDS: Record<string, Prepare> = {
   },
   'wal-stats': (_inv, s) => simple('WAL_STATS', {}, r => formatWalStats(r, s)),
   'snapshot-instance': (inv) => simple('SNAPSHOT_INSTANCE', { instance_id: inv.positionals[0] }, formatSnapshot),
+}
+
+/** hash-token: computed here, no server involved. */
+export function hashTokenOutcome (token: string): Outcome {
+  const hash = hashToken(token)
+  return { result: { hash }, text: hash }
 }
 
 /** Throws ClientError INVALID_ARGUMENT for a bad JSON argument, before any connection is made. */

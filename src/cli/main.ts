@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
-import { hashToken } from '../../protocol/auth.js'
+import { hashTokenOutcome } from './commands.js'
 import { parseCommandLine } from './args.js'
 import { EXIT_OK, reportError, writeLine } from './report.js'
 
@@ -27,8 +27,8 @@ async function run (argv: string[]): Promise<number> {
   }
   const { globals, invocation } = parsed
   if (!invocation.command.connects) {
-    const hash = hashToken(invocation.positionals[0])
-    writeLine(process.stdout, globals.json === true ? JSON.stringify({ hash }) : hash)
+    const { result, text } = hashTokenOutcome(invocation.positionals[0])
+    writeLine(process.stdout, globals.json === true ? JSON.stringify(result) : text)
     return EXIT_OK
   }
   const { runConnected } = await import('./connected.js')

@@ -3,9 +3,13 @@ import { join } from 'node:path'
 import readline from 'node:readline'
 import type { JsonObject } from '../../protocol/entries.js'
 import { ClientError, type Client } from '../client/index.js'
-import { listMachines, send } from './commands.js'
+import { parseCommand, commandUsage, type Invocation } from './args.js'
+import { COMMANDS, findCommand, type CommandSpec } from './commands-spec.js'
+import { hashTokenOutcome, listMachines, prepareCommand, send } from './commands.js'
 import { connectClient } from './connect.js'
-import { describe, isConnectionLost } from './errors.js'
+import { describe, isConnectionLost, UsageError } from './errors.js'
+import { followWatch } from './watch.js'
+import { splitWords } from './words.js'
 import {
   formatInstanceList,
   formatMachineList,
@@ -15,36 +19,18 @@ import {
 import { CONNECT_TIMEOUT_MS, type Settings } from './settings.js'
 import { styleFor, type Style } from './style.js'
 
-/** The interactive shell (cli.md §7). */
+/**
+ * The interactive shell (cli.md §7). It takes every rstmdb-cli command with the same flags
+ * and quoting as the command line (lines are split like a shell's, so JSON may hold spaces),
+ * watches included; the short positional forms of the original REPL stay as shorthands.
+ */
 
 const HISTORY_LIMIT = 1000
 const LIST_LIMIT = 50
 
-const HELP = `Available commands:
-  help, ?                                   Show this help
-  quit, exit, q                             Exit the REPL
-  reconnect, rc                             Reconnect to the server
-  ping                                      Ping the server
-  info                                      Get server info
+type Action = string | { exit: true } | { reconnect: true } | { watch: Invocation }
 
-  put-machine, pm <name> <ver> <json...>    Register a machine definition
-  get-machine, gm <name> <ver>              Get a machine definition
-  list-machines, lm                         List all machines
-
-  create, c <machine> <ver> [id] [ctx_json] Create an instance
-  get, g <instance_id>                      Get instance state
-  list-instances, li [machine] [state]      List instances (first ${LIST_LIMIT})
-  delete, d <instance_id>                   Delete an instance
-  apply, a <instance_id> <event> [payload]  Apply an event
-
-  wal [from] [limit]                        Read WAL entries
-  wal-stats, ws                             Show WAL statistics
-
-JSON arguments to create and apply cannot contain spaces.`
-
-type Action = string | { exit: true } | { reconnect: true }
-
-interface ReplCommand {
+interface Shorthand {
   names: string[]
   /** fewer words than this prints `usage` */
   min: number
@@ -67,36 +53,38 @@ function json (text: string, what: string): unknown {
 
 const local = (action: Action) => async (): Promise<Action> => action
 
-const COMMANDS: ReplCommand[] = [
-  { names: ['help', '?'], min: 0, usage: 'help', run: local(HELP) },
+/** What only the REPL has. */
+const SESSION: Shorthand[] = [
+  { names: ['help', '?'], min: 0, usage: 'help [command]', run: async (_c, [name]) => help(name) },
   { names: ['quit', 'exit', 'q'], min: 0, usage: 'quit', run: local({ exit: true }) },
   { names: ['reconnect', 'rc'], min: 0, usage: 'reconnect', run: local({ reconnect: true }) },
+]
+
+/** The original REPL's positional forms (cli.md §7), kept under their short names. */
+const SHORTHANDS: Shorthand[] = [
   {
-    names: ['ping'],
-    min: 0,
-    usage: 'ping',
-    run: async (c, _a, s) => { await send(c, 'PING'); return s.green('PONG') },
-  },
-  { names: ['info'], min: 0, usage: 'info', run: async (c) => pretty(await send(c, 'INFO')) },
-  {
-    names: ['put-machine', 'pm'],
+    names: ['pm'],
     min: 3,
-    usage: 'put-machine <name> <version> <definition_json>',
+    usage: 'pm <name> <version> <definition_json>',
     run: async (c, [name, version, ...definition], s) => {
       const r = await send(c, 'PUT_MACHINE', { machine: name, version: integer(version, 'version'), definition: json(definition.join(' '), 'definition') })
       return `${r.created === false ? s.yellow('Exists') : s.green('Created')} ${s.cyan(name)} v${version} (checksum: ${String(r.stored_checksum)})`
     },
   },
   {
-    names: ['get-machine', 'gm'],
-    min: 2,
-    usage: 'get-machine <name> <version>',
-    run: async (c, [name, version]) => pretty((await send(c, 'GET_MACHINE', { machine: name, version: integer(version, 'version') })).definition),
+    names: ['gm'],
+    min: 1,
+    usage: 'gm <name> [version]',
+    run: async (c, [name, version]) => {
+      const params: JsonObject = { machine: name }
+      if (version !== undefined) params.version = integer(version, 'version')
+      return pretty((await send(c, 'GET_MACHINE', params)).definition)
+    },
   },
   {
-    names: ['list-machines', 'lm'],
+    names: ['lm'],
     min: 0,
-    usage: 'list-machines',
+    usage: 'lm',
     run: async (c, _a, s) => formatMachineList((await listMachines(c)).machines, s, 'No machines'),
   },
   {
@@ -121,9 +109,9 @@ const COMMANDS: ReplCommand[] = [
     },
   },
   {
-    names: ['list-instances', 'li'],
+    names: ['li'],
     min: 0,
-    usage: 'list-instances [machine] [state]',
+    usage: 'li [machine] [state]',
     run: async (c, [machine, state], s) => {
       const params: JsonObject = { limit: LIST_LIMIT }
       if (machine !== undefined) params.machine = machine
@@ -165,11 +153,35 @@ const COMMANDS: ReplCommand[] = [
       return records.map(rec => `[${s.cyan(String(rec.sequence))}] ${s.yellow(String((rec.entry as JsonObject | undefined)?.type))}`).join('\n')
     },
   },
-  { names: ['wal-stats', 'ws'], min: 0, usage: 'wal-stats', run: async (c, _a, s) => formatWalStats(await send(c, 'WAL_STATS'), s) },
+  { names: ['ws'], min: 0, usage: 'ws', run: async (c, _a, s) => formatWalStats(await send(c, 'WAL_STATS'), s) },
 ]
 
-const BY_NAME = new Map(COMMANDS.flatMap(cmd => cmd.names.map(name => [name, cmd] as const)))
-const NAMES = [...BY_NAME.keys()].sort()
+/** rstmdb-cli's commands as the REPL offers them: all but `repl` itself. */
+const CLI_COMMANDS = COMMANDS.filter(c => c.name !== 'repl')
+
+function help (name: string | undefined): string {
+  const command = name === undefined ? undefined : findCommand(name.toLowerCase())
+  if (command !== undefined && command.name !== 'repl') return commandUsage(command).replace('rstmdb-cli [GLOBAL OPTIONS] ', '')
+  const rows = (items: Array<[string, string]>): string => {
+    const width = Math.max(...items.map(([left]) => left.length))
+    return items.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`).join('\n')
+  }
+  return [
+    'Available commands:',
+    rows([['help, ? [command]', 'this help, or one command\'s flags'], ['quit, exit, q', 'leave the REPL'], ['reconnect, rc', 'reconnect to the server']]),
+    '',
+    'Every rstmdb-cli command, with its flags and shell-style quoting (JSON may hold spaces):',
+    rows(CLI_COMMANDS.map(c => [c.name, c.help])),
+    '',
+    'Shorthands of the original REPL (positional arguments):',
+    rows(SHORTHANDS.map(c => [c.names.join(', '), c.usage])),
+    '',
+    "Example: apply-event -i order-1 -e PAY -p '{\"amount\": 5}'    Ctrl+C stops a watch.",
+  ].join('\n')
+}
+
+const BY_NAME = new Map([...SESSION, ...SHORTHANDS].flatMap(cmd => cmd.names.map(name => [name, cmd] as const)))
+const NAMES = [...BY_NAME.keys(), ...CLI_COMMANDS.map(c => c.name)].sort()
 
 /** Tab completion of the command word (readline's completer contract). */
 export function completeCommand (line: string): [string[], string] {
@@ -230,23 +242,51 @@ export async function runRepl (settings: Settings, env = process.env): Promise<n
   rl.on('history', (entries: string[]) => { if (entries[0]?.startsWith(' ') === true) entries.shift() })
   out("Type 'help' for available commands.\n")
 
+  /** Runs a CLI command on this session's connection: its human output, or its result under --json. */
+  async function runCommand (name: string, args: string[]): Promise<Action> {
+    const command = findCommand(name) as CommandSpec
+    const parsed = parseCommand(command, args)
+    if ('help' in parsed) return help(name)
+    if (!command.connects) {
+      const outcome = hashTokenOutcome(parsed.positionals[0])
+      return settings.json ? JSON.stringify(outcome.result) : outcome.text
+    }
+    if (command.name === 'watch-instance' || command.name === 'watch-all') return { watch: parsed }
+    const outcome = await prepareCommand(parsed, s)(client)
+    return settings.json ? JSON.stringify(outcome.result) : outcome.text
+  }
+
+  let stopWatch: (() => void) | null = null
+
   async function execute (line: string): Promise<boolean> {
-    const words = line.trim().split(/\s+/)
-    const command = BY_NAME.get(words[0].toLowerCase())
-    if (command === undefined) {
-      out(`Unknown command: ${words[0]}. Type 'help' for help.\n`)
+    const raw = line.trim().split(/\s+/)
+    const word = raw[0].toLowerCase()
+    const shorthand = BY_NAME.get(word)
+    const cli = CLI_COMMANDS.find(c => c.name === word)
+    // the shorthands keep the original REPL's plain whitespace split (unquoted JSON); CLI commands split like a shell
+    let args = raw.slice(1)
+    if (shorthand === undefined) {
+      try {
+        args = splitWords(line).slice(1)
+      } catch (err) {
+        out(`${s.red('Error')}: ${describe(err)}\n`)
+        return true
+      }
+    }
+    if (shorthand === undefined && cli === undefined) {
+      out(word === 'repl' ? 'Already in the REPL.\n' : `Unknown command: ${raw[0]}. Type 'help' for help.\n`)
       return true
     }
-    const args = words.slice(1)
-    if (args.length < command.min) {
-      out(`Usage: ${command.usage}\n`)
+    if (shorthand !== undefined && args.length < shorthand.min) {
+      out(`Usage: ${shorthand.usage}\n`)
       return true
     }
     let action: Action
     try {
-      action = await command.run(client, args, s)
+      action = shorthand !== undefined ? await shorthand.run(client, args, s) : await runCommand(word, args)
     } catch (err) {
       out(`${s.red('Error')}: ${describe(err)}`)
+      if (err instanceof UsageError) out(`Type 'help ${word}' for its flags.`)
       if (isConnectionLost(err)) out(s.yellow("Hint: Use 'reconnect' command to reconnect to the server."))
       out('')
       return true
@@ -255,6 +295,17 @@ export async function runRepl (settings: Settings, env = process.env): Promise<n
       out(action + '\n')
     } else if ('exit' in action) {
       return false
+    } else if ('watch' in action) {
+      try {
+        const watching = followWatch(client, action.watch, { status: out, event: event => out(JSON.stringify(event)) }, s)
+        stopWatch = watching.stop
+        await watching.done
+      } catch (err) {
+        out(`${s.red('Error')}: ${describe(err)}`)
+      } finally {
+        stopWatch = null
+      }
+      out('')
     } else {
       await client.close()
       try {
@@ -277,6 +328,8 @@ export async function runRepl (settings: Settings, env = process.env): Promise<n
     let leaving = false
 
     const interrupt = (): void => {
+      // Ctrl+C during a watch stops the watch; at the prompt it only clears the line
+      if (stopWatch !== null) return stopWatch()
       out('^C')
       rl.prompt()
     }

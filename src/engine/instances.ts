@@ -46,19 +46,29 @@ interface MachineIndex {
   byState: Map<string, SortedIds>
 }
 
+interface Indexes {
+  live: SortedIds
+  tombstones: SortedIds
+  byState: Map<string, SortedIds>
+  byMachine: Map<string, MachineIndex>
+}
+
+/**
+ * A fresh table is filled by recovery (snapshot lines, then WAL replay) before anything
+ * reads an index, so the indexes are built once, in bulk, when first needed (the
+ * recovery report asks for the counts) instead of by a sorted insert or move per
+ * record; from then on every put keeps them in step.
+ */
 export class Instances {
   private readonly byId = new Map<string, InstanceRecord>()
-  private readonly live = new SortedIds()
-  private readonly tombstones = new SortedIds()
-  private readonly byState = new Map<string, SortedIds>()
-  private readonly byMachine = new Map<string, MachineIndex>()
+  private built: Indexes | null = null
 
   get liveCount (): number {
-    return this.live.size
+    return this.indexes().live.size
   }
 
   get tombstoneCount (): number {
-    return this.tombstones.size
+    return this.indexes().tombstones.size
   }
 
   get (id: string): InstanceRecord | undefined {
@@ -67,62 +77,45 @@ export class Instances {
 
   /** Stores `next` in place of whatever record has its id, keeping every index in step. */
   put (next: InstanceRecord): void {
+    const ix = this.built
+    if (ix === null) {
+      this.byId.set(next.id, next)
+      return
+    }
     const prev = this.byId.get(next.id)
     this.byId.set(next.id, next)
     if (prev && !prev.deleted) {
       if (!next.deleted && prev.machine === next.machine) {
-        if (prev.state !== next.state) this.move(prev, next.state)
+        if (prev.state !== next.state) move(ix, prev, next.state)
         return
       }
-      this.unindex(prev)
+      unindex(ix, prev)
     } else if (prev) {
-      this.tombstones.delete(prev.id)
+      ix.tombstones.delete(prev.id)
     }
-    if (next.deleted) this.tombstones.add(next.id)
-    else this.index(next)
+    if (next.deleted) ix.tombstones.add(next.id)
+    else index(ix, next)
   }
 
-  private index (r: InstanceRecord): void {
-    this.live.add(r.id)
-    let m = this.byMachine.get(r.machine)
-    if (!m) this.byMachine.set(r.machine, m = { all: new SortedIds(), byState: new Map() })
-    m.all.add(r.id)
-    idsFor(m.byState, r.state).add(r.id)
-    idsFor(this.byState, r.state).add(r.id)
-  }
-
-  /** A live instance changed state: only the state indexes change. */
-  private move (prev: InstanceRecord, state: string): void {
-    const m = this.byMachine.get(prev.machine) as MachineIndex
-    dropId(m.byState, prev.state, prev.id)
-    idsFor(m.byState, state).add(prev.id)
-    dropId(this.byState, prev.state, prev.id)
-    idsFor(this.byState, state).add(prev.id)
-  }
-
-  private unindex (r: InstanceRecord): void {
-    this.live.delete(r.id)
-    const m = this.byMachine.get(r.machine)
-    if (m) {
-      m.all.delete(r.id)
-      dropId(m.byState, r.state, r.id)
-      if (m.all.size === 0) this.byMachine.delete(r.machine)
-    }
-    dropId(this.byState, r.state, r.id)
+  private indexes (): Indexes {
+    if (this.built === null) this.built = buildIndexes(this.byId)
+    return this.built
   }
 
   /** The ordered live ids matching the filters. */
   ids (machine: string | undefined, state: string | undefined): SortedIds | undefined {
-    if (machine === undefined) return state === undefined ? this.live : this.byState.get(state)
-    const m = this.byMachine.get(machine)
+    const ix = this.indexes()
+    if (machine === undefined) return state === undefined ? ix.live : ix.byState.get(state)
+    const m = ix.byMachine.get(machine)
     if (!m) return undefined
     return state === undefined ? m.all : m.byState.get(state)
   }
 
   /** Every record, tombstones included, sorted by id: a frozen view taken now. */
   sortedRecords (): InstanceRecord[] {
-    const live = this.live.toArray()
-    const dead = this.tombstones.toArray()
+    const ix = this.indexes()
+    const live = ix.live.toArray()
+    const dead = ix.tombstones.toArray()
     const out: InstanceRecord[] = new Array(live.length + dead.length)
     let i = 0
     let j = 0
@@ -133,6 +126,69 @@ export class Instances {
     }
     return out
   }
+}
+
+/** All indexes from the records at once: sort the ids, then fill each index in id order. */
+function buildIndexes (byId: Map<string, InstanceRecord>): Indexes {
+  const live: string[] = []
+  const dead: string[] = []
+  for (const r of byId.values()) (r.deleted ? dead : live).push(r.id)
+  live.sort()
+  dead.sort()
+  const byState = new Map<string, string[]>()
+  const byMachine = new Map<string, { all: string[], byState: Map<string, string[]> }>()
+  for (const id of live) {
+    const r = byId.get(id) as InstanceRecord
+    let m = byMachine.get(r.machine)
+    if (!m) byMachine.set(r.machine, m = { all: [], byState: new Map() })
+    m.all.push(id)
+    listFor(m.byState, r.state).push(id)
+    listFor(byState, r.state).push(id)
+  }
+  const machines = new Map<string, MachineIndex>()
+  for (const [name, m] of byMachine) machines.set(name, { all: SortedIds.fromSorted(m.all), byState: fromSortedLists(m.byState) })
+  return { live: SortedIds.fromSorted(live), tombstones: SortedIds.fromSorted(dead), byState: fromSortedLists(byState), byMachine: machines }
+}
+
+function listFor (map: Map<string, string[]>, key: string): string[] {
+  let list = map.get(key)
+  if (!list) map.set(key, list = [])
+  return list
+}
+
+function fromSortedLists (lists: Map<string, string[]>): Map<string, SortedIds> {
+  const out = new Map<string, SortedIds>()
+  for (const [key, ids] of lists) out.set(key, SortedIds.fromSorted(ids))
+  return out
+}
+
+function index (ix: Indexes, r: InstanceRecord): void {
+  ix.live.add(r.id)
+  let m = ix.byMachine.get(r.machine)
+  if (!m) ix.byMachine.set(r.machine, m = { all: new SortedIds(), byState: new Map() })
+  m.all.add(r.id)
+  idsFor(m.byState, r.state).add(r.id)
+  idsFor(ix.byState, r.state).add(r.id)
+}
+
+/** A live instance changed state: only the state indexes change. */
+function move (ix: Indexes, prev: InstanceRecord, state: string): void {
+  const m = ix.byMachine.get(prev.machine) as MachineIndex
+  dropId(m.byState, prev.state, prev.id)
+  idsFor(m.byState, state).add(prev.id)
+  dropId(ix.byState, prev.state, prev.id)
+  idsFor(ix.byState, state).add(prev.id)
+}
+
+function unindex (ix: Indexes, r: InstanceRecord): void {
+  ix.live.delete(r.id)
+  const m = ix.byMachine.get(r.machine)
+  if (m) {
+    m.all.delete(r.id)
+    dropId(m.byState, r.state, r.id)
+    if (m.all.size === 0) ix.byMachine.delete(r.machine)
+  }
+  dropId(ix.byState, r.state, r.id)
 }
 
 function idsFor (map: Map<string, SortedIds>, key: string): SortedIds {

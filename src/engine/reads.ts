@@ -1,4 +1,5 @@
-import type { JsonObject } from '../../protocol/entries.js'
+import type { JsonObject, NormalizedDefinition } from '../../protocol/entries.js'
+import { renderDiagram, type DiagramFormat } from '../diagram/index.js'
 import { validateDefinition } from './definitions.js'
 import type { Instances } from './instances.js'
 import type { Machines } from './machines.js'
@@ -7,7 +8,7 @@ import { availableTransitions } from './transitions.js'
 import type { InstanceRecord } from './types.js'
 import { instanceNotFound, machineNotFound } from './writes.js'
 
-/** The read ops of rcp.md §6.6, §6.7, §6.9, §6.10, §6.21, and GET_TRANSITIONS (history.md §4). */
+/** The read ops of rcp.md §6.6, §6.7, §6.9, §6.10, §6.21, GET_DIAGRAM (console.md §1) and GET_TRANSITIONS (history.md §4). */
 
 const DEFAULT_LIMIT = 100
 const MAX_LIMIT = 1000
@@ -18,6 +19,14 @@ export function getMachine (machines: Machines, params: JsonObject): JsonObject 
   const m = version === undefined ? machines.latest(machine) : machines.get(machine, version)
   if (!m) throw machineNotFound(machine, version)
   return { definition: m.record.definition, checksum: m.record.checksum, machine, version: m.record.version }
+}
+
+/** The machine as GET_MACHINE finds it, drawn; rendering is pure, so this is a read like the others. */
+export function getDiagram (machines: Machines, params: JsonObject): JsonObject {
+  const { definition, checksum, machine, version } = getMachine(machines, params)
+  const format = params.format as DiagramFormat
+  const content = renderDiagram(definition as NormalizedDefinition, { format, highlight: opt<string>(params, 'highlight') })
+  return { format, content, machine, version, checksum }
 }
 
 export function listMachines (machines: Machines): JsonObject {

@@ -5,10 +5,20 @@
  */
 
 const MAX_CHUNK = 256
+// bulk-built chunks are half full, so the inserts that follow rarely split one at once
+const BULK_CHUNK = MAX_CHUNK >>> 1
 
 export class SortedIds {
   private chunks: string[][] = []
   private count = 0
+
+  /** A set holding `ids`, which must be sorted and distinct. */
+  static fromSorted (ids: string[]): SortedIds {
+    const set = new SortedIds()
+    for (let i = 0; i < ids.length; i += BULK_CHUNK) set.chunks.push(ids.slice(i, i + BULK_CHUNK))
+    set.count = ids.length
+    return set
+  }
 
   get size (): number {
     return this.count

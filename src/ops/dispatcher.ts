@@ -18,7 +18,7 @@ export interface DispatcherDeps {
   now: () => number
 }
 
-const ENGINE_READS: ReadonlySet<OpName> = new Set<OpName>(['GET_MACHINE', 'LIST_MACHINES', 'GET_INSTANCE', 'LIST_INSTANCES', 'VALIDATE_MACHINE', 'GET_TRANSITIONS'])
+const ENGINE_READS: ReadonlySet<OpName> = new Set<OpName>(['GET_MACHINE', 'LIST_MACHINES', 'GET_INSTANCE', 'LIST_INSTANCES', 'VALIDATE_MACHINE', 'GET_DIAGRAM', 'GET_TRANSITIONS'])
 const SESSION_OPS: ReadonlySet<OpName> = new Set<OpName>(['HELLO', 'AUTH', 'PING', 'BYE', 'WATCH_INSTANCE', 'WATCH_ALL', 'UNWATCH'])
 /** the write ops that declare `dry_run` (history.md §5) */
 const DRY_RUN_OPS: ReadonlySet<OpName> = new Set(OP_NAMES.filter(op => 'dry_run' in OPS[op].params.properties))

@@ -34,3 +34,28 @@ t.test('matches a sorted reference under random inserts and deletes', async (t) 
   t.same(new SortedIds().slice(0, 10), [])
   t.equal(new SortedIds().rankAfter('a'), 0)
 })
+
+t.test('fromSorted builds the same set as inserts, and stays correct under later changes', async (t) => {
+  const rnd = prng(5)
+  const all = Array.from(new Set(Array.from({ length: 3000 }, () => `k${Math.floor(rnd() * 1e6).toString(36)}`))).sort()
+  const ids = SortedIds.fromSorted(all)
+  t.equal(ids.size, all.length)
+  t.same(ids.toArray(), all)
+  t.equal(ids.rankAfter(all[1000]), 1001)
+  const ref = new Set(all)
+  for (let i = 0; i < 5000; i++) {
+    const id = `k${Math.floor(rnd() * 1e6).toString(36)}`
+    if (rnd() < 0.5) {
+      ids.add(id)
+      ref.add(id)
+    } else {
+      const victim = all[Math.floor(rnd() * all.length)]
+      ids.delete(victim)
+      ref.delete(victim)
+    }
+  }
+  t.same(ids.toArray(), [...ref].sort())
+  t.equal(ids.size, ref.size)
+  t.same(SortedIds.fromSorted([]).toArray(), [])
+  t.equal(SortedIds.fromSorted([]).size, 0)
+})

@@ -12,6 +12,7 @@ const PROTECTED: Array<[string, string, unknown?]> = [
   ['GET', '/v1/machines/order'],
   ['PUT', '/v1/machines/order/versions/1', { states: ['a'], initial: 'a', transitions: [] }],
   ['GET', '/v1/machines/order/versions/1'],
+  ['GET', '/v1/machines/order/versions/1/diagram'],
   ['POST', '/v1/machines/validate', { states: ['a'], initial: 'a', transitions: [] }],
   ['POST', '/v1/instances', { machine: 'order', version: 1 }],
   ['GET', '/v1/instances'],

@@ -48,10 +48,11 @@ const VALID: Record<string, Record<string, unknown>> = {
   WAL_STATS: {},
   COMPACT: {},
   VALIDATE_MACHINE: { definition: DEF },
+  GET_DIAGRAM: { machine: 'm' },
   GET_TRANSITIONS: { instance_id: 'i' },
 }
 
-t.test('registry lists the 21 ops of §6, VALIDATE_MACHINE and the history.md extensions', async (t) => {
+t.test('registry lists the 21 ops of §6, VALIDATE_MACHINE, GET_DIAGRAM and the history.md extensions', async (t) => {
   t.same([...OP_NAMES].sort(), Object.keys(VALID).sort())
   t.same(OP_NAMES.filter((op) => OPS[op].write).sort(), ['APPLY_EVENT', 'BATCH', 'CREATE_INSTANCE', 'DELETE_INSTANCE', 'PUT_MACHINE'])
 })
@@ -84,6 +85,7 @@ t.test('defaults', async (t) => {
   t.same(validateParams('WATCH_ALL', {}), { machines: [], from_states: [], to_states: [], events: [], include_ctx: true })
   t.same(validateParams('WAL_READ', { from_offset: 3 }), { from_offset: 3, limit: 100 })
   t.same(validateParams('COMPACT', {}), { force_snapshot: false })
+  t.same(validateParams('GET_DIAGRAM', { machine: 'm' }), { machine: 'm', format: 'svg' })
   t.same(validateParams('COMPACT', { force_snapshot: true }), { force_snapshot: true })
   t.same(validateParams('LIST_INSTANCES', { limit: 0, offset: 5 }), { limit: 0, offset: 5 }, 'given values win')
 
@@ -124,6 +126,9 @@ t.test('required params that are missing or null', async (t) => {
   rejects(t, 'SNAPSHOT_INSTANCE', {}, { field: 'instance_id' })
   rejects(t, 'WAL_READ', {}, { field: 'from_offset' })
   rejects(t, 'VALIDATE_MACHINE', {}, { field: 'definition' })
+  rejects(t, 'GET_DIAGRAM', {}, { field: 'machine' })
+  rejects(t, 'GET_DIAGRAM', { machine: 'm', format: 'png' }, { field: 'format' })
+  rejects(t, 'GET_DIAGRAM', { machine: 'm', highlight: '' }, { field: 'highlight' })
   rejects(t, 'VALIDATE_MACHINE', { definition: null }, { field: 'definition' })
 })
 

@@ -23,7 +23,7 @@ const RESULTS: Record<OpName, Record<string, unknown>> = {
   AUTH: { authenticated: true },
   PING: { pong: true },
   BYE: { goodbye: true },
-  INFO: { server_name: 'rstmdb', server_version: '0.1.0', protocol_version: 1, features: ['idempotency', 'batch', 'wal_read', 'watch_replay', 'transitions', 'dry_run', 'lifecycle_events'], max_frame_bytes: 16777216, max_batch_ops: 100, uptime_secs: 5, wal_offset: 42, machines: 2, instances: 10, connections: 1 },
+  INFO: { server_name: 'rstmdb', server_version: '0.1.0', protocol_version: 1, features: ['idempotency', 'batch', 'wal_read', 'watch_replay', 'diagram', 'transitions', 'dry_run', 'lifecycle_events'], max_frame_bytes: 16777216, max_batch_ops: 100, uptime_secs: 5, wal_offset: 42, machines: 2, instances: 10, connections: 1 },
   PUT_MACHINE: { machine: 'order', version: 1, stored_checksum: 'e26b', created: true },
   GET_MACHINE: { definition: DEF, checksum: 'e26b', machine: 'order', version: 1 },
   LIST_MACHINES: { items: [{ machine: 'order', versions: [1, 2] }] },
@@ -41,6 +41,7 @@ const RESULTS: Record<OpName, Record<string, unknown>> = {
   WAL_STATS: { entry_count: 120, segment_count: 2, total_size_bytes: 73400320, latest_offset: null, io_stats: { bytes_written: 1, bytes_read: 0, writes: 130, reads: 1, fsyncs: 97 }, earliest_offset: 1, fsync_policy: 'every_write' },
   COMPACT: { snapshots_created: 5, segments_deleted: 2, bytes_reclaimed: 134217728, total_snapshots: 40, wal_segments: 1 },
   VALIDATE_MACHINE: { valid: true, checksum: 'e26b', normalized: DEF },
+  GET_DIAGRAM: { format: 'mermaid', content: 'stateDiagram-v2\n', machine: 'order', version: 1, checksum: 'e26b' },
   GET_TRANSITIONS: {
     instance_id: 'o-1',
     state: 'pending',
@@ -67,6 +68,7 @@ const VALID_PARAMS: Partial<Record<OpName, Record<string, unknown>>> = {
   SNAPSHOT_INSTANCE: { instance_id: 'i' },
   WAL_READ: { from_offset: 1 },
   VALIDATE_MACHINE: { definition: DEF },
+  GET_DIAGRAM: { machine: 'm', format: 'dot', highlight: 'a' },
   GET_TRANSITIONS: { instance_id: 'i' },
 }
 

@@ -18,17 +18,17 @@ function stat (pid: number): { state: string, start_time: string } {
 interface Zombie { pid: number, start_time: string, parent: number }
 
 /**
- * A real zombie: `sh` starts `sleep` in the background, prints its pid and blocks reading
- * stdin without waiting on it, so the killed `sleep` stays a zombie. Teardown closes stdin:
- * the shell's `wait` reaps it and the shell exits.
+ * A real zombie: `sh` starts `sleep` in the background, prints its pid, then execs into a
+ * second `sleep`, which never waits on children, so the killed first `sleep` stays a zombie
+ * (a shell could reap it behind our back). Teardown kills the parent; init reaps the zombie.
  */
 async function zombie (t: Test): Promise<Zombie> {
-  const parent = spawn('sh', ['-c', 'sleep 600 & echo $!; read line; wait'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const parent = spawn('sh', ['-c', 'sleep 600 & echo $!; exec sleep 600'], { stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = new Promise((resolve) => parent.once('close', resolve))
   let pid = 0
   t.teardown(async () => {
     if (pid !== 0 && stat(pid).state !== 'Z') process.kill(pid, 'SIGKILL')
-    parent.stdin.end()
+    parent.kill('SIGKILL')
     await exited
   })
   let out = ''
@@ -38,6 +38,10 @@ async function zombie (t: Test): Promise<Zombie> {
   }
   pid = Number(out.trim())
   const { start_time } = stat(pid)
+  // kill only once the shell has become `sleep`: before the exec it could still reap its child
+  const comm = (): string => fs.readFileSync(`/proc/${parent.pid as number}/comm`, 'utf8').trim()
+  for (let i = 0; i < 500 && comm() !== 'sleep'; i++) await sleep(10)
+  t.equal(comm(), 'sleep', 'the parent no longer reaps')
   process.kill(pid, 'SIGKILL')
   // the kernel turns the killed child into a zombie asynchronously; bounded wait
   for (let i = 0; i < 500 && stat(pid).state !== 'Z'; i++) await sleep(10)

@@ -77,14 +77,14 @@ export const sseRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
   app.addHook('onClose', async () => clearInterval(pinger))
 
   /** Subscribes, or throws (a problem answered before the stream starts); then the stream is the bus's. */
-  function subscribe (reply: FastifyReply, lastEventId: string | undefined, request: WatchRequest): void {
+  function subscribe (reply: FastifyReply, lastEventId: string | undefined, subscription: WatchRequest): void {
     const fromOffset = resumeOffset(lastEventId)
-    if (fromOffset !== undefined) request.params.from_offset = fromOffset
+    if (fromOffset !== undefined) subscription.params.from_offset = fromOffset
     const stream = sseStream(reply.raw)
     const owner = servicesOf(ctx).attach(stream.sink)
     let watched
     try {
-      watched = owner.watch(request.op, request.params)
+      watched = owner.watch(subscription.op, subscription.params)
     } catch (err) {
       owner.close()
       throw err

@@ -44,22 +44,18 @@ export function sseParser (onMessage: (m: SseMessage) => void, onComment: (text:
       hasId = true
     }
   }
+  const terminator = /\r\n|\r|\n/g
   return (chunk) => {
     buffer += chunk
+    // a CR that ended the previous chunk and an LF that starts this one are one line break
+    if (pendingCr && buffer.startsWith('\n')) buffer = buffer.slice(1)
+    pendingCr = false
     let start = 0
-    for (let i = 0; i < buffer.length; i++) {
-      const c = buffer[i]
-      if (c === '\n' && pendingCr) {
-        pendingCr = false
-        start = i + 1
-        continue
-      }
-      pendingCr = false
-      if (c === '\n' || c === '\r') {
-        line(buffer.slice(start, i))
-        pendingCr = c === '\r'
-        start = i + 1
-      }
+    terminator.lastIndex = 0
+    for (let m = terminator.exec(buffer); m !== null; m = terminator.exec(buffer)) {
+      pendingCr = m[0] === '\r' && m.index === buffer.length - 1
+      line(buffer.slice(start, m.index))
+      start = m.index + m[0].length
     }
     buffer = buffer.slice(start)
   }

@@ -67,6 +67,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     version: { type: 'string', short: 'v', value: '<N>', integer: true, help: 'machine version (default: latest)' },
   }),
   command('list-machines', 'list machines with their latest version'),
+  command('diagram', 'draw a machine version as SVG, Mermaid or Graphviz DOT', {
+    name: { type: 'string', short: 'n', value: '<NAME>', required: true, help: 'machine name' },
+    version: { type: 'string', short: 'v', value: '<N>', integer: true, help: 'machine version (default: latest)' },
+    format: { type: 'string', value: '<svg|mermaid|dot>', help: 'output format (default: svg)' },
+    highlight: { type: 'string', value: '<STATE>', help: 'mark this state' },
+  }),
   command('create-instance', 'create an instance', {
     machine: { type: 'string', short: 'm', value: '<M>', required: true, help: 'machine name' },
     version: { type: 'string', short: 'V', value: '<N>', required: true, integer: true, help: 'machine version' },

@@ -84,6 +84,9 @@ const COMMANDS: Record<string, Prepare> = {
   },
   'get-machine': (inv, s) =>
     simple('GET_MACHINE', defined({ machine: v(inv, 'name'), version: v(inv, 'version') }), r => formatGetMachine(r, s)),
+  diagram: (inv) => simple('GET_DIAGRAM', defined({
+    machine: v(inv, 'name'), version: v(inv, 'version'), format: v(inv, 'format'), highlight: v(inv, 'highlight'),
+  }), r => String(r.content)),
   'list-machines': (_inv, s) => async (client) => {
     const { result, machines } = await listMachines(client)
     return { result, text: formatMachineList(machines, s, 'No machines registered') }

@@ -67,6 +67,13 @@ t.test('machines', async t => {
   t.match(await json('get-machine', '--name', 'order', '--version', '2'),
     { machine: 'order', version: 2, checksum: /^[0-9a-f]{64}$/, definition: { initial: 'a' } })
 
+  t.equal(await human('diagram', '-n', 'order', '--format', 'mermaid'), 'stateDiagram-v2\n' + (await json('diagram', '-n', 'order', '-v', '2', '--format', 'mermaid')).content.slice('stateDiagram-v2\n'.length) + '\n', 'latest version, Mermaid text')
+  t.match(await human('diagram', '-n', 'order', '-v', '1', '--format', 'dot', '--highlight', 'paid'), /^digraph /)
+  t.match(await human('diagram', '-n', 'order', '-v', '1'), /^<svg /, 'SVG by default')
+  const badFormat = await runCli(['diagram', '-n', 'order', '--format', 'png'], { env })
+  t.equal(badFormat.code, 1)
+  t.match(badFormat.stderr, /BAD_REQUEST/)
+
   await human('put-machine', '-n', 'alpha', '-v', '3', '{"states":["s"],"initial":"s","transitions":[]}')
   t.equal(await human('list-machines'), '  alpha v3 (1 states, 0 transitions)\n  order v2 (2 states, 1 transitions)\n')
   t.same(await json('list-machines'), { items: [{ machine: 'alpha', versions: [3] }, { machine: 'order', versions: [1, 2] }] })

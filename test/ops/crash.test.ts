@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import type { JsonObject } from '../../protocol/entries.js'
@@ -16,20 +18,20 @@ function rand (): number {
 
 interface Line { t: string, op?: string, id?: string, ids?: string[], key?: string, wal?: number, state?: string, ctx?: JsonObject, message?: string }
 
-/** Runs the child until it is killed `delayMs` after it is ready; returns its complete stdout lines. */
-function runChild (dir: string, policy: string, childSeed: number, delayMs: number): Promise<Line[]> {
+/** Runs the child until it is killed `delayMs` after it is ready; returns the complete lines of its journal. */
+function runChild (dir: string, journal: string, policy: string, childSeed: number, delayMs: number): Promise<Line[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dir, policy, String(childSeed)], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let text = ''
+    const child = spawn(process.execPath, [CHILD, dir, policy, String(childSeed), journal], { stdio: ['ignore', 'pipe', 'inherit'] })
     let killTimer: NodeJS.Timeout | undefined
     child.stdout.setEncoding('utf8')
     child.stdout.on('data', (chunk: string) => {
-      text += chunk
-      if (killTimer === undefined && text.includes('"t":"ready"')) killTimer = setTimeout(() => child.kill('SIGKILL'), delayMs)
+      if (killTimer === undefined && chunk.includes('ready')) killTimer = setTimeout(() => child.kill('SIGKILL'), delayMs)
     })
     child.on('error', reject)
     child.on('close', (_code, signal) => {
       clearTimeout(killTimer)
+      const text = fs.existsSync(journal) ? fs.readFileSync(journal, 'utf8') : ''
+      fs.rmSync(journal, { force: true })
       if (signal !== 'SIGKILL') return reject(new Error(`child exited without SIGKILL: ${text.slice(-2000)}`))
       // a line cut by the kill has no newline yet
       const complete = text.slice(0, text.lastIndexOf('\n') + 1)
@@ -40,6 +42,7 @@ function runChild (dir: string, policy: string, childSeed: number, delayMs: numb
 
 t.test(`SIGKILL at random moments, ${CYCLES} cycles across every_write and every_n`, { timeout: 120_000 }, async (t) => {
   const dir = tempDir(t)
+  const journals = tempDir(t)
   // instance id → last acknowledged write (state, ctx, wal offset) and whether a later write was in flight
   const acked = new Map<string, { state: string, ctx: JsonObject | undefined, wal: number, inFlight: JsonObject | null }>()
   const creates: Array<{ id: string, key: string, wal: number }> = []
@@ -48,7 +51,7 @@ t.test(`SIGKILL at random moments, ${CYCLES} cycles across every_write and every
 
   for (let cycle = 0; cycle < CYCLES; cycle++) {
     const policy = cycle % 2 === 0 ? 'every_write' : 'every_n:7'
-    const lines = await runChild(dir, policy, 1000 + cycle, 50 + Math.floor(rand() * 150))
+    const lines = await runChild(dir, path.join(journals, `journal-${cycle}.jsonl`), policy, 1000 + cycle, 50 + Math.floor(rand() * 150))
     for (const line of lines) {
       if (line.t === 'error') t.fail(line.message ?? 'child error')
       if (line.t === 'intent' && line.op === 'apply') {

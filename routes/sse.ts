@@ -5,13 +5,15 @@ import { RcpError } from '../protocol/errors.js'
 import { CreatedEvent, DeletedEvent, EventMessage, SubscriptionEnd } from '../protocol/schemas.js'
 import type { RoutePluginOptions } from './context.js'
 import { InstancePath } from './instances.js'
-import { problems } from './problem.js'
+import { problems, sendProblem } from './problem.js'
 import { sseStream, type SseStream } from './sse-stream.js'
 import { BEARER, servicesOf } from './support.js'
 import { WatchFilterQuery, watchRequest, type WatchRequest } from './watch-query.js'
 
 /** rcp.md §3.6: at most this long for a stream to take its end notice at shutdown */
 const SHUTDOWN_GRACE_MS = 5000
+/** how soon a browser that reconnected while the server recovers tries again */
+const RECOVERY_RETRY_MS = 1000
 
 const ResumeHeader = Type.Object({
   'last-event-id': Type.Optional(Type.String({
@@ -75,6 +77,13 @@ export const sseRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
   // streams hold their connections open: end them before the server waits for connections to close
   app.addHook('preClose', async () => { await Promise.all([...open].map(async s => await s.shutdown())) })
   app.addHook('onClose', async () => clearInterval(pinger))
+  // A browser reconnecting after a shutdown notice (it sends Last-Event-ID) may reach the server while it
+  // recovers; EventSource takes any status but 200 as final and would stop for good. Told in SSE's own
+  // terms to retry, it comes back with the same Last-Event-ID once the server is ready.
+  app.setErrorHandler((err, request, reply) => {
+    if (request.headers['last-event-id'] === undefined || ctx.state() !== 'recovering') return sendProblem(request, reply, err)
+    return reply.code(200).type('text/event-stream; charset=utf-8').header('cache-control', 'no-cache').send(`retry: ${RECOVERY_RETRY_MS}\n\n`)
+  })
 
   /** Subscribes, or throws (a problem answered before the stream starts); then the stream is the bus's. */
   function subscribe (reply: FastifyReply, lastEventId: string | undefined, subscription: WatchRequest): void {

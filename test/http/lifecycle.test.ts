@@ -59,6 +59,10 @@ t.test('while storage recovers only health, readiness, metrics and the document 
   t.equal(info.body.code, 'WAL_IO_ERROR')
   t.equal(info.body.detail, 'recovering')
   t.equal(doc.status, 200, 'the OpenAPI document is served meanwhile')
+  const [stream, reconnect] = await Promise.all([call(base, 'GET', '/v1/events'), call(base, 'GET', '/v1/events', { headers: { 'last-event-id': '7' } })])
+  t.same([stream.status, stream.body.code], [503, 'WAL_IO_ERROR'], 'a new SSE stream: 503 as any route')
+  t.same([reconnect.status, reconnect.headers.get('content-type'), reconnect.text], [200, 'text/event-stream; charset=utf-8', 'retry: 1000\n\n'],
+    'a reconnecting EventSource (it sends Last-Event-ID) is told to retry, not refused for good')
 
   let status = 503
   for (let i = 0; i < 600 && status !== 200; i++) {

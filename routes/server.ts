@@ -53,9 +53,10 @@ function dropUnusedConnectionsOnClose (app: FastifyInstance): void {
     unused.add(socket)
     socket.once('close', () => unused.delete(socket))
   })
-  const used = (request: IncomingMessage): void => { unused.delete(request.socket as Socket) }
-  app.server.on('request', used)
-  app.server.on('upgrade', used)
+  // upgraded sockets never emit 'request'; the WebSocket hub has closed them by the time this hook runs
+  // (its preClose was registered first). An 'upgrade' listener would also keep Node from refusing upgrades
+  // once the WebSocket plugin has removed its own.
+  app.server.on('request', (request: IncomingMessage) => { unused.delete(request.socket as Socket) })
   app.addHook('preClose', (done) => {
     closing = true
     for (const socket of unused) socket.destroy()

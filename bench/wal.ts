@@ -15,6 +15,7 @@ import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../src/config/schema.js'
 import { openDatabase } from '../src/ops/index.js'
 import { openStorage } from '../storage/index.js'
 import type { FsyncPolicy } from '../storage/index.js'
+import { appendLoad, benchRecord } from './append-load.js'
 
 const RUN_MS = 1500
 const RECOVERY_RECORDS = Number(process.env.RECOVERY_RECORDS ?? 1_000_000)
@@ -23,36 +24,16 @@ const RSS_RECORDS = 100_000
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'rstmdb-bench-'))
 const pad = 'x'.repeat(170)
-const record = (i: number): WalEntry => ({
-  type: 'apply_event', instance_id: `inst-${i % 1000}`, machine: 'order', version: 1, event: 'NOTE', from_state: 'pending', to_state: 'pending', payload: null, ctx: { n: i, pad }, ts: 1736937000123,
-})
 const noTarget = { restore () {}, apply () {} }
-
-function percentile (sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
-}
 
 async function appendRun (policy: FsyncPolicy, writers: number): Promise<{ rate: number, p50: number, p99: number, fsyncs: number }> {
   const dir = tmp()
   const storage = await openStorage({ dataDir: dir, segmentSizeBytes: 64 * 1024 * 1024, fsyncPolicy: policy, skipCorruptRecords: false, target: noTarget })
-  const latencies: number[] = []
-  const stopAt = performance.now() + RUN_MS
-  let n = 0
-  const started = performance.now()
-  await Promise.all(Array.from({ length: writers }, async () => {
-    while (performance.now() < stopAt) {
-      const t0 = performance.now()
-      const [seq] = storage.append([record(n++)], false)
-      await storage.waitFor(seq)
-      latencies.push(performance.now() - t0)
-    }
-  }))
-  const elapsed = (performance.now() - started) / 1000
+  const load = await appendLoad(storage, writers, RUN_MS)
   const fsyncs = storage.stats().io_stats.fsyncs
   await storage.close()
   fs.rmSync(dir, { recursive: true, force: true })
-  latencies.sort((a, b) => a - b)
-  return { rate: latencies.length / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), fsyncs }
+  return { ...load, fsyncs }
 }
 
 async function recoveryRun (): Promise<Record<string, number | string>> {
@@ -60,7 +41,7 @@ async function recoveryRun (): Promise<Record<string, number | string>> {
   const writer = await openStorage({ dataDir: dir, segmentSizeBytes: 64 * 1024 * 1024, fsyncPolicy: { kind: 'never' }, skipCorruptRecords: false, target: noTarget })
   for (let i = 0; i < RECOVERY_RECORDS; i += 1000) {
     const batch: WalEntry[] = []
-    for (let j = i; j < i + 1000 && j < RECOVERY_RECORDS; j++) batch.push(record(j))
+    for (let j = i; j < i + 1000 && j < RECOVERY_RECORDS; j++) batch.push(benchRecord(j))
     const seqs = writer.append(batch, false)
     if (i % 50_000 === 0) await writer.waitFor(seqs[seqs.length - 1])
   }

@@ -35,6 +35,7 @@ export interface SnapshotCounts {
 }
 
 export interface FullSnapshotInfo {
+  /** the file, or the object's name in cluster mode */
   file: string
   header: FullSnapshotHeader
   counts: SnapshotCounts
@@ -64,30 +65,35 @@ export function listFullSnapshots (snapDir: string): Array<{ file: string, lastS
 
 const FLUSH_BYTES = 256 * 1024
 
+/** A full snapshot being encoded: its bytes chunk by chunk, and what they hold once all were taken. */
+export interface SnapshotEncoding {
+  /** header, body lines (flushed every FLUSH_BYTES) and trailer; walks the lines lazily */
+  chunks: Iterable<Buffer>
+  /** complete once `chunks` has been walked to its end */
+  summary: () => Omit<FullSnapshotInfo, 'file'>
+}
+
 /**
- * Streams the lines (a frozen view, walked across many event-loop turns) to
- * `<name>.tmp`, awaiting each chunk's write (backpressure), then fsync, rename
- * and directory fsync.
+ * Encodes a full snapshot (storage.md §6) of `lines` (a frozen view): the caller writes
+ * each chunk before taking the next, so the view is walked across many event-loop turns
+ * with backpressure, to a file or to an object store alike.
  */
-export async function writeFullSnapshot (snapDir: string, lines: Iterable<SnapshotLine>, lastSequence: number, now: number): Promise<FullSnapshotInfo> {
-  const file = path.join(snapDir, fullSnapshotName(lastSequence))
-  const tmp = `${file}.tmp`
+export function encodeFullSnapshot (lines: Iterable<SnapshotLine>, lastSequence: number, now: number): SnapshotEncoding {
   const header: FullSnapshotHeader = {
     format: 'rstmdb.snapshot', format_version: 1, kind: 'full', snapshot_id: `snap-${randomUUID()}`, created_at: now, last_sequence: lastSequence,
   }
-  const hash = createHash('sha256')
   const counts: SnapshotCounts = { machines: 0, instances: 0, idem: 0 }
   let liveInstances = 0
   let sizeBytes = 0
-  const handle = await fs.promises.open(tmp, 'w', 0o644)
-  try {
+  function * chunks (): Generator<Buffer> {
+    const hash = createHash('sha256')
     let pending = JSON.stringify(header) + '\n'
-    const flush = async (): Promise<void> => {
+    const take = (): Buffer => {
       const buf = Buffer.from(pending, 'utf8')
       pending = ''
       hash.update(buf)
       sizeBytes += buf.length
-      await handle.write(buf)
+      return buf
     }
     for (const line of lines) {
       if (line.t === 'machine') counts.machines++
@@ -96,12 +102,28 @@ export async function writeFullSnapshot (snapDir: string, lines: Iterable<Snapsh
         if (!line.deleted) liveInstances++
       } else counts.idem++
       pending += JSON.stringify(line) + '\n'
-      if (pending.length >= FLUSH_BYTES) await flush()
+      if (pending.length >= FLUSH_BYTES) yield take()
     }
-    await flush()
-    const trailer = JSON.stringify({ t: 'end', ...counts, checksum: hash.digest('hex') }) + '\n'
-    sizeBytes += Buffer.byteLength(trailer)
-    await handle.write(trailer)
+    yield take()
+    const trailer = Buffer.from(JSON.stringify({ t: 'end', ...counts, checksum: hash.digest('hex') }) + '\n', 'utf8')
+    sizeBytes += trailer.length
+    yield trailer
+  }
+  return { chunks: chunks(), summary: () => ({ header, counts, liveInstances, sizeBytes }) }
+}
+
+/**
+ * Streams the lines (a frozen view, walked across many event-loop turns) to
+ * `<name>.tmp`, awaiting each chunk's write (backpressure), then fsync, rename
+ * and directory fsync.
+ */
+export async function writeFullSnapshot (snapDir: string, lines: Iterable<SnapshotLine>, lastSequence: number, now: number): Promise<FullSnapshotInfo> {
+  const file = path.join(snapDir, fullSnapshotName(lastSequence))
+  const tmp = `${file}.tmp`
+  const encoding = encodeFullSnapshot(lines, lastSequence, now)
+  const handle = await fs.promises.open(tmp, 'w', 0o644)
+  try {
+    for (const chunk of encoding.chunks) await handle.write(chunk)
     await handle.sync()
   } catch (err) {
     await handle.close().catch(() => {})
@@ -111,15 +133,17 @@ export async function writeFullSnapshot (snapDir: string, lines: Iterable<Snapsh
   await handle.close()
   await fs.promises.rename(tmp, file)
   await syncDir(snapDir)
-  return { file, header, counts, liveInstances, sizeBytes }
+  return { file, ...encoding.summary() }
 }
 
 /**
- * Reads and verifies a full snapshot line by line (checksum, header, counts).
- * `onLine` sees each body line as it is read, so callers that must not act on a
- * corrupt file verify first (onLine omitted) and load in a second pass.
+ * Reads and verifies a full snapshot line by line (checksum, header, counts) from
+ * its bytes; `name` is the file or object it came from. `onLine` sees each body
+ * line as it is read, so callers that must not act on a corrupt snapshot verify
+ * first (onLine omitted) and load in a second pass, or load into state they drop
+ * when this throws SnapshotCorruptError.
  */
-export async function readFullSnapshot (file: string, onLine?: (line: SnapshotLine) => void): Promise<FullSnapshotInfo> {
+export async function parseFullSnapshot (source: AsyncIterable<Uint8Array>, name: string, onLine?: (line: SnapshotLine) => void): Promise<FullSnapshotInfo> {
   const hash = createHash('sha256')
   const counts: SnapshotCounts = { machines: 0, instances: 0, idem: 0 }
   let liveInstances = 0
@@ -127,7 +151,7 @@ export async function readFullSnapshot (file: string, onLine?: (line: SnapshotLi
   let previous: Buffer | null = null
   let sizeBytes = 0
 
-  const corrupt = (reason: string): never => { throw new SnapshotCorruptError(file, reason) }
+  const corrupt = (reason: string): never => { throw new SnapshotCorruptError(name, reason) }
   const parse = (buf: Buffer): Record<string, unknown> => {
     let value: unknown
     try {
@@ -158,9 +182,10 @@ export async function readFullSnapshot (file: string, onLine?: (line: SnapshotLi
   }
 
   let rest: Buffer = Buffer.alloc(0)
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1024 * 1024 })) {
-    sizeBytes += (chunk as Buffer).length
-    let data: Buffer = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : chunk as Buffer
+  for await (const chunk of source) {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    sizeBytes += bytes.length
+    let data: Buffer = rest.length > 0 ? Buffer.concat([rest, bytes]) : bytes
     let start = 0
     let nl: number
     while ((nl = data.indexOf(0x0a, start)) !== -1) {
@@ -180,7 +205,12 @@ export async function readFullSnapshot (file: string, onLine?: (line: SnapshotLi
   if (trailer.t !== 'end') corrupt('missing trailer')
   if (trailer.machines !== counts.machines || trailer.instances !== counts.instances || trailer.idem !== counts.idem) corrupt('counts do not match')
   if (trailer.checksum !== hash.digest('hex')) corrupt('checksum mismatch')
-  const expected = FULL_SNAPSHOT_NAME.exec(path.basename(file))
+  const expected = FULL_SNAPSHOT_NAME.exec(path.basename(name))
   if (expected !== null && Number(expected[1]) !== (header as FullSnapshotHeader).last_sequence) corrupt('last_sequence does not match the file name')
-  return { file, header, counts, liveInstances, sizeBytes }
+  return { file: name, header, counts, liveInstances, sizeBytes }
+}
+
+/** Reads and verifies a full snapshot file (see parseFullSnapshot). */
+export async function readFullSnapshot (file: string, onLine?: (line: SnapshotLine) => void): Promise<FullSnapshotInfo> {
+  return await parseFullSnapshot(fs.createReadStream(file, { highWaterMark: 1024 * 1024 }), file, onLine)
 }

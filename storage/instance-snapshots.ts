@@ -23,10 +23,33 @@ export interface InstanceSnapshots {
 
 const FILE_NAME = /^snap-[0-9a-f-]{36}\.json$/
 
+/** Runs the functions it is given one at a time, in call order. */
+export function serialQueue (): <T>(fn: () => Promise<T>) => Promise<T> {
+  let chain: Promise<unknown> = Promise.resolve()
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = chain.then(fn, fn)
+    chain = next.catch(() => {})
+    return next
+  }
+}
+
+/** The per-instance snapshot document of storage.md §6, with its id and checksum. */
+export function instanceSnapshotDocument (instance: JsonObject & { last_wal_offset: number }, now: number): { snapshotId: string, doc: string, checksum: string } {
+  const snapshotId = `snap-${randomUUID()}`
+  const body = { instance }
+  const checksum = canonicalChecksum(body)
+  const doc = JSON.stringify({
+    format: 'rstmdb.snapshot', format_version: 1, kind: 'instance', snapshot_id: snapshotId, created_at: now,
+    last_sequence: instance.last_wal_offset, checksum, body,
+  })
+  return { snapshotId, doc, checksum }
+}
+
 export function createInstanceSnapshots (dir: string, logger: Logger): InstanceSnapshots {
   // instance id → file name; built on first use by reading the existing files
   let byInstance: Map<string, string> | null = null
-  let chain: Promise<unknown> = Promise.resolve()
+  // one file operation at a time, so two snapshots of one instance cannot both survive
+  const serial = serialQueue()
 
   async function index (): Promise<Map<string, string>> {
     if (byInstance !== null) return byInstance
@@ -48,22 +71,9 @@ export function createInstanceSnapshots (dir: string, logger: Logger): InstanceS
     return found
   }
 
-  // one file operation at a time, so two snapshots of one instance cannot both survive
-  function serial<T> (fn: () => Promise<T>): Promise<T> {
-    const next = chain.then(fn, fn)
-    chain = next.catch(() => {})
-    return next
-  }
-
   const write: InstanceSnapshots['write'] = (instance, now) => serial(async () => {
     const files = await index()
-    const snapshotId = `snap-${randomUUID()}`
-    const body = { instance }
-    const checksum = canonicalChecksum(body)
-    const doc = JSON.stringify({
-      format: 'rstmdb.snapshot', format_version: 1, kind: 'instance', snapshot_id: snapshotId, created_at: now,
-      last_sequence: instance.last_wal_offset, checksum, body,
-    })
+    const { snapshotId, doc, checksum } = instanceSnapshotDocument(instance, now)
     const name = `${snapshotId}.json`
     const tmp = path.join(dir, `${name}.tmp`)
     const handle = await fs.promises.open(tmp, 'w', 0o644)

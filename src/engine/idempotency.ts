@@ -1,4 +1,6 @@
+import { canonicalJson, sha256Hex } from '../../protocol/canonical.js'
 import type { JsonObject } from '../../protocol/entries.js'
+import { RcpError } from '../../protocol/errors.js'
 import type { InstanceEntry } from './instances.js'
 import type { IdempotencyOp, IdempotencyRecord } from './types.js'
 
@@ -7,6 +9,11 @@ import type { IdempotencyOp, IdempotencyRecord } from './types.js'
  * path and recovery record them the same way. Map insertion order is sequence order
  * (entries are applied in sequence order; a re-recorded key moves to the end), so the
  * oldest record is always first.
+ *
+ * The table is a function of the entries applied and never of a clock, so replicas
+ * applying the same entries hold the same table (cluster.md §1): adding a record prunes
+ * against that record's own time, and snapshots take the table as it is. Only lookups,
+ * which decide and change nothing, judge expiry against the decider's clock.
  */
 
 export interface Scope {
@@ -33,6 +40,27 @@ export function entryScope (entry: InstanceEntry): Scope {
 export const scopeKey = (scope: Scope, key: string): string =>
   `${scope.op}:${scope.kind}:${scope.target.length}:${scope.target}:${key}`
 
+/** Params that say nothing about what the request does: left out of its fingerprint. */
+const UNFINGERPRINTED = new Set(['idempotency_key', 'dry_run'])
+
+/**
+ * The fingerprint stored with a key (rcp.md §9): SHA-256 of the canonical JSON of the op
+ * name and its params without the key, so a key reused for another request is caught.
+ */
+export function fingerprintOf (op: IdempotencyOp, params: JsonObject): string {
+  const rest: JsonObject = {}
+  for (const name of Object.keys(params)) if (!UNFINGERPRINTED.has(name) && params[name] !== undefined) rest[name] = params[name]
+  return sha256Hex(canonicalJson({ op, params: rest }))
+}
+
+/** A stored key matched: the same request replays, another request is refused (nothing is written either way). */
+export function checkFingerprint (stored: string | undefined, fingerprint: string, key: string): void {
+  if (stored === undefined || stored === fingerprint) return
+  throw new RcpError('CONFLICT', `idempotency key ${key} was already used for a different request`, {
+    reason: 'idempotency_key_reused', idempotency_key: key,
+  })
+}
+
 /** The result stored for a keyed write (rcp.md §9), derived from its entry and sequence. */
 export function storedResult (entry: InstanceEntry, sequence: number): JsonObject {
   switch (entry.type) {
@@ -53,7 +81,6 @@ export function storedResult (entry: InstanceEntry, sequence: number): JsonObjec
 export interface IdempotencyOptions {
   ttlSecs: number
   maxKeys: number
-  now: () => number
   warn: (message: string, fields?: Record<string, unknown>) => void
 }
 
@@ -73,22 +100,21 @@ export class IdempotencyTable {
     return now - record.ts >= this.options.ttlSecs * 1000
   }
 
-  /** The live record for a key, or undefined when unknown or expired. Never changes the table. */
-  lookup (scope: Scope, key: string): IdempotencyRecord | undefined {
+  /** The record for a key live at `now`, or undefined when unknown or expired. Never changes the table. */
+  lookup (scope: Scope, key: string, now: number): IdempotencyRecord | undefined {
     const record = this.records.get(scopeKey(scope, key))
-    return record && !this.expired(record, this.options.now()) ? record : undefined
+    return record && !this.expired(record, now) ? record : undefined
   }
 
   add (record: IdempotencyRecord): void {
     const k = scopeKey({ op: record.op, kind: record.scope_kind, target: record.scope }, record.key)
     this.records.delete(k)
     this.records.set(k, record)
-    this.prune()
+    this.prune(record.ts)
   }
 
-  /** Drops expired records from the old end, then the oldest beyond the bound. */
-  private prune (): void {
-    const now = this.options.now()
+  /** Drops records expired at `now` from the old end, then the oldest beyond the bound. */
+  private prune (now: number): void {
     for (const [k, r] of this.records) {
       if (!this.expired(r, now)) break
       this.records.delete(k)
@@ -105,11 +131,8 @@ export class IdempotencyTable {
     }
   }
 
-  /** Live records in sequence order: a frozen view taken now. */
+  /** Every record in sequence order: a frozen view taken now. */
   sortedRecords (): IdempotencyRecord[] {
-    const now = this.options.now()
-    const out: IdempotencyRecord[] = []
-    for (const r of this.records.values()) if (!this.expired(r, now)) out.push(r)
-    return out.sort((a, b) => a.sequence - b.sequence)
+    return [...this.records.values()].sort((a, b) => a.sequence - b.sequence)
   }
 }

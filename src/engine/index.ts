@@ -34,9 +34,12 @@ export function createEngine (overrides: Partial<EngineOptions> = {}): Engine {
   const idem = new IdempotencyTable({
     ttlSecs: options.idempotencyTtlSecs,
     maxKeys: options.idempotencyMaxKeys,
-    now: options.now,
     warn: options.warn,
   })
+  // apply reads no clock, so replicas applying the same entries reach the same state
+  // (cluster.md §1): times come from the entries. Entries without `ts` (written by the
+  // original server) take the time this engine was created: the recovery time of storage.md §3.
+  const createdAt = options.now()
   // compiled definitions of put_machine entries this engine decided, so apply skips recompiling
   const decided = new WeakMap<object, ValidDefinition>()
   let lastSequence = 0
@@ -45,9 +48,9 @@ export function createEngine (overrides: Partial<EngineOptions> = {}): Engine {
     instance: (id) => instances.get(id),
     pendingEntry: () => undefined,
     replay: (scope, key) => {
-      const record = idem.lookup(scope, key)
+      const record = idem.lookup(scope, key, options.now())
       if (!record) return undefined
-      return { result: () => ({ ...record.result }), offset: () => record.sequence }
+      return { result: () => ({ ...record.result }), offset: () => record.sequence, fingerprint: record.fingerprint }
     },
     machine: (name, version) => machines.get(name, version),
   }
@@ -119,7 +122,7 @@ export function createEngine (overrides: Partial<EngineOptions> = {}): Engine {
         { type: entry.type, instance_id: entry.instance_id, sequence })
       return
     }
-    const next = nextRecord(prev, entry, sequence, options.now()) as InstanceRecord
+    const next = nextRecord(prev, entry, sequence, createdAt) as InstanceRecord
     instances.put(next)
     if (typeof entry.idempotency_key === 'string') {
       const scope = entryScope(entry)
@@ -131,6 +134,7 @@ export function createEngine (overrides: Partial<EngineOptions> = {}): Engine {
         sequence,
         ts: next.updated_at,
         result: storedResult(entry, sequence),
+        ...(entry.idempotency_fingerprint === undefined ? {} : { fingerprint: entry.idempotency_fingerprint }),
       }))
     }
   }

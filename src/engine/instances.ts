@@ -10,9 +10,9 @@ import type { InstanceRecord } from './types.js'
 
 export type InstanceEntry = CreateInstanceEntry | ApplyEventEntry | DeleteInstanceEntry
 
-/** The record an entry produces from the previous one (undefined for a create). */
-export function nextRecord (prev: InstanceRecord | undefined, entry: InstanceEntry, sequence: number, now: number): InstanceRecord | undefined {
-  const ts = typeof entry.ts === 'number' ? entry.ts : now
+/** The record an entry produces from the previous one (undefined for a create); `fallbackTs` stands in for a missing `ts`. */
+export function nextRecord (prev: InstanceRecord | undefined, entry: InstanceEntry, sequence: number, fallbackTs: number): InstanceRecord | undefined {
+  const ts = typeof entry.ts === 'number' ? entry.ts : fallbackTs
   switch (entry.type) {
     case 'create_instance':
       return record(entry.instance_id, entry.machine, entry.version, entry.initial_state, entry.initial_ctx ?? {}, null, sequence, ts, ts, false)

@@ -74,6 +74,8 @@ export interface IdempotencyRecord {
   readonly sequence: number
   readonly ts: number
   readonly result: JsonObject
+  /** the request's fingerprint (rcp.md §9); records from before fingerprints have none and match any request */
+  readonly fingerprint?: string
 }
 
 /** The lines of a full snapshot between header and trailer (storage.md §6), in file order. */
@@ -101,7 +103,8 @@ export interface Engine {
   /**
    * A frozen view for a full snapshot, taken synchronously: machines sorted by
    * (name, version), instances sorted by id with tombstones, idem records sorted
-   * by sequence, expired ones dropped. Walking it later is unaffected by writes.
+   * by sequence (expired ones are pruned as later keys are recorded, not here, so the
+   * view depends on the entries applied only). Walking it later is unaffected by writes.
    */
   snapshotLines: () => Iterable<SnapshotLine>
   /** Loads one line of a full snapshot during recovery. */

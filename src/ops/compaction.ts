@@ -23,7 +23,11 @@ export interface Compactor {
 
 const CHECK_INTERVAL_MS = 10_000
 
-export function createCompactor (engine: Engine, storage: Storage, options: CompactionSection, logger: Logger, now: () => number): Compactor {
+/** What compaction needs of storage: full snapshots, the compaction of the log, stats; the local WAL or the JetStream log. */
+export type CompactorStorage = Pick<Storage,
+  'latestSnapshot' | 'appendedHead' | 'waitFor' | 'writeSnapshot' | 'compactSegments' | 'pruneSnapshots' | 'instanceSnapshots' | 'isFailed' | 'stats'>
+
+export function createCompactor (engine: Engine, storage: CompactorStorage, options: CompactionSection, logger: Logger, now: () => number): Compactor {
   let chain: Promise<unknown> = Promise.resolve()
   let running = 0
   let appendedSince = 0

@@ -1,0 +1,100 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { RequestError } from '@nats-io/transport-node'
+import type { NatsConnection, Subscription } from '@nats-io/transport-node'
+import type { JsonObject } from '../../protocol/entries.js'
+import { badRequest, isErrorCode, RcpError, toRcpError } from '../../protocol/errors.js'
+import type { ErrorBody } from '../../protocol/errors.js'
+import { isOpName } from '../../protocol/schemas.js'
+import type { OpName } from '../../protocol/schemas.js'
+import { clusterUnavailable } from '../../storage/jetstream/index.js'
+import type { OpOutcome } from '../ops/types.js'
+
+/**
+ * Write forwarding (cluster.md §4): a follower sends the request's op and params to
+ * `<prefix>.rpc.write`, which only the leader subscribes to while it takes writes, and
+ * gets the leader's result or error back. The caller's authentication was checked by
+ * the node it reached.
+ */
+
+interface ForwardRequest {
+  op: string
+  params: unknown
+}
+
+/** the leader's answer: a result, an error, or "not (or no longer) the leader: ask again" */
+type ForwardReply =
+  | { result: JsonObject, wal_offset: number }
+  | { error: ErrorBody }
+  | { retry: true }
+
+/** First and longest pause between attempts while no leader answers. */
+const RETRY_FIRST_MS = 20
+const RETRY_MAX_MS = 250
+
+/** Serves forwarded writes with `handle`; `handle` returns null when this node does not take writes (any more). */
+export function serveWrites (nc: NatsConnection, subject: string, handle: (op: OpName, params: unknown) => Promise<OpOutcome> | null): Subscription {
+  return nc.subscribe(subject, {
+    callback: (err, msg) => {
+      if (err !== null) return
+      let request: ForwardRequest
+      try {
+        request = msg.json<ForwardRequest>()
+      } catch {
+        msg.respond(JSON.stringify({ error: badRequest('malformed forwarded write').toJSON() }))
+        return
+      }
+      const op = request?.op
+      if (!isOpName(op)) {
+        msg.respond(JSON.stringify({ error: badRequest(`unknown op: ${String(op)}`, { op }).toJSON() }))
+        return
+      }
+      const pending = handle(op, request.params)
+      if (pending === null) {
+        msg.respond(JSON.stringify({ retry: true }))
+        return
+      }
+      pending.then(
+        (o) => msg.respond(JSON.stringify({ result: o.result, wal_offset: o.walOffset })),
+        (e: unknown) => msg.respond(JSON.stringify({ error: toRcpError(e).toJSON() })))
+    },
+  })
+}
+
+function fromBody (body: ErrorBody): RcpError {
+  return isErrorCode(body.code) ? new RcpError(body.code, body.message, body.details ?? {}) : new RcpError('INTERNAL_ERROR', body.message)
+}
+
+/**
+ * Sends a write to the leader and returns its outcome. While no leader answers (an
+ * election, no responders), it asks again until `waitMs` has passed, then fails with
+ * WAL_IO_ERROR `no_leader`. A request the leader may have received but did not answer
+ * in time is not sent again: its outcome is unknown, so it fails (retryable).
+ */
+export async function forwardWrite (nc: NatsConnection, subject: string, op: string, params: unknown, waitMs: number): Promise<OpOutcome> {
+  const payload = Buffer.from(JSON.stringify({ op, params }), 'utf8')
+  const limit = nc.info?.max_payload ?? Infinity
+  if (payload.length > limit) {
+    throw badRequest(`request too large to forward to the leader: ${payload.length} bytes (NATS max_payload ${limit})`,
+      { reason: 'record_too_large', size: payload.length, limit })
+  }
+  const deadline = performance.now() + waitMs
+  let pause = RETRY_FIRST_MS
+  for (;;) {
+    const left = deadline - performance.now()
+    if (left <= 0) break
+    let reply: ForwardReply
+    try {
+      reply = (await nc.request(subject, payload, { timeout: Math.max(1, Math.ceil(left)) })).json<ForwardReply>()
+    } catch (err) {
+      if (!(err instanceof RequestError && err.isNoResponders())) {
+        throw clusterUnavailable('no_leader', `the leader did not answer within ${waitMs} ms (${(err as Error).message}); the write may or may not have been made`)
+      }
+      reply = { retry: true }
+    }
+    if ('result' in reply) return { result: reply.result, walOffset: reply.wal_offset }
+    if ('error' in reply) throw fromBody(reply.error)
+    await sleep(Math.min(pause, Math.max(0, deadline - performance.now())))
+    pause = Math.min(pause * 2, RETRY_MAX_MS)
+  }
+  throw clusterUnavailable('no_leader', `no leader took the write within ${waitMs} ms (election in progress)`)
+}

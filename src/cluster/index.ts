@@ -1,0 +1,4 @@
+export { startClusterNode } from './node.js'
+export type {
+  ClusterCounters, ClusterDispatch, ClusterNode, ClusterNodeOptions, ClusterStartupReport, ClusterStatus, DispatchOptions, Role,
+} from './node.js'

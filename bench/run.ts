@@ -175,7 +175,7 @@ const httpRows: Describe = r => {
     case 'fanout':
       return [{
         suite: 'fan-out',
-        metric: `WebSocket write→delivery, ${plural(figure(r, 'subscribers'), 'subscriber')}`,
+        metric: `${r.face === 'sse' ? 'SSE' : 'WebSocket'} write→delivery, ${plural(figure(r, 'subscribers'), 'subscriber')}`,
         value: Number((figure(r, 'deliveries') / figure(r, 'expected_deliveries') * 100).toFixed(2)),
         unit: '% delivered',
         p50_ms: latency(r, 'delivery_p50_ms'),

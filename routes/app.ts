@@ -17,6 +17,8 @@ import { metricsRoutes } from './metrics.js'
 import { machineRoutes } from './machines.js'
 import { instanceRoutes } from './instances.js'
 import { eventRoutes } from './events.js'
+import { transitionRoutes } from './transitions.js'
+import { sseRoutes } from './sse.js'
 import { walRoutes } from './wal.js'
 import { createWatchHub } from './watch.js'
 import { diagramRoutes } from './diagram.js'
@@ -74,7 +76,7 @@ export async function buildApp (ctx: AppContext): Promise<FastifyInstance> {
   await app.register(infoRoutes, { ctx })
   await app.register(healthRoutes, { ctx })
   await app.register(metricsRoutes, { metrics: ctx.metrics, requireAuth: ctx.metricsRequireAuth })
-  for (const routes of [machineRoutes, instanceRoutes, eventRoutes, walRoutes, hub.plugin, diagramRoutes, consoleRoutes]) {
+  for (const routes of [machineRoutes, instanceRoutes, eventRoutes, transitionRoutes, walRoutes, hub.plugin, sseRoutes, diagramRoutes, consoleRoutes]) {
     await app.register(routes, { ctx })
   }
   await app.after()

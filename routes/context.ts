@@ -29,6 +29,8 @@ export interface AppContext {
   connections: () => number
   /** interval of WebSocket pings; a socket that missed the previous one is closed */
   pingIntervalMs: number
+  /** interval of the `: ping` comments on SSE streams (history.md §6: 15 s) */
+  ssePingIntervalMs: number
 }
 
 export interface RoutePluginOptions {

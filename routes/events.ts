@@ -5,12 +5,15 @@ import { ApplyEventParams, ApplyEventResult, BatchParams, BatchResult } from '..
 import type { RoutePluginOptions } from './context.js'
 import { InstancePath } from './instances.js'
 import { StatusError, problems } from './problem.js'
-import { BEARER, IdempotencyHeader, bodyParams, dispatch, mergeHeader, parseIfMatch, withExamples } from './support.js'
+import { BEARER, IdempotencyHeader, bodyParams, dispatch, mergeHeader, mergeQuery, pick, parseIfMatch, withExamples } from './support.js'
 
 const ApplyEventHeaders = Type.Object({
   ...IdempotencyHeader.properties,
   'if-match': Type.Optional(Type.String({ description: 'a strong entity tag holding a WAL offset, e.g. "42" (the instance ETag): becomes expected_wal_offset; a mismatch is 412' })),
 })
+
+/** `?dry_run=true` (history.md §5): the same as `dry_run: true` in the body. */
+const DryRunQuery = pick(ApplyEventParams, ['dry_run'])
 
 /** APPLY_EVENT and BATCH. */
 export const eventRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { ctx }) => {
@@ -22,19 +25,22 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async 
       tags: ['events'],
       security: BEARER,
       params: InstancePath,
+      querystring: DryRunQuery,
       headers: ApplyEventHeaders,
       body: withExamples(Type.Omit(ApplyEventParams, ['instance_id']), {
         pay: { summary: 'an event with a payload merged into ctx', value: { event: 'PAY', payload: { amount: 5 } } },
         expected: { summary: 'only if the instance is still in the expected state', value: { event: 'SHIP', expected_state: 'paid' } },
+        dryRun: { summary: 'what PAY would do, writing nothing', value: { event: 'PAY', payload: { amount: 5 }, dry_run: true } },
       }),
       response: {
-        200: { ...ApplyEventResult, description: 'applied, or applied:false for an idempotent replay' },
+        200: { ...ApplyEventResult, description: 'applied, or applied:false for an idempotent replay; with dry_run: the same answer, nothing written' },
         ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], 409, 412, 413, 415, 422, 500, 503),
       },
     },
   }, async (request, reply) => {
     const params = bodyParams(request)
     params.instance_id = request.params.id
+    mergeQuery(params, 'dry_run', request.query.dry_run)
     const expected = parseIfMatch(request.headers['if-match'])
     mergeHeader(params, 'idempotency_key', 'Idempotency-Key', request.headers['idempotency-key'])
     mergeHeader(params, 'expected_wal_offset', 'If-Match', expected)
@@ -56,6 +62,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async 
       summary: 'Run up to 100 creates, events and deletes (BATCH), best_effort or atomic',
       tags: ['events'],
       security: BEARER,
+      querystring: DryRunQuery,
       body: withExamples(BatchParams, {
         atomic: {
           summary: 'create and pay an order, all or nothing',
@@ -63,9 +70,13 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async 
         },
       }),
       response: {
-        200: { ...BatchResult, description: 'best_effort: always, with per-op results; atomic: when every op succeeded' },
+        200: { ...BatchResult, description: 'best_effort: always, with per-op results; atomic: when every op succeeded; with dry_run: the same answer, nothing written' },
         ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], [409, 'INSTANCE_EXISTS'], 413, 415, 422, 500, 503),
       },
     },
-  }, async (request, reply) => await dispatch(ctx, reply, 'BATCH', bodyParams(request)))
+  }, async (request, reply) => {
+    const params = bodyParams(request)
+    mergeQuery(params, 'dry_run', request.query.dry_run)
+    return await dispatch(ctx, reply, 'BATCH', params)
+  })
 }

@@ -25,6 +25,7 @@ const app = await buildApp({
   hooks: metrics.face('http'),
   connections: () => 0,
   pingIntervalMs: 30_000,
+  ssePingIntervalMs: 15_000,
 })
 await app.ready()
 writeFileSync(target, openapiText(app))

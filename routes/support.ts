@@ -39,14 +39,24 @@ export function bodyParams (request: FastifyRequest, optional = false): JsonObje
   return { ...body }
 }
 
-/** A header that gives the same param as a body field: used when alone, 400 when they differ (http.md). */
-export function mergeHeader (params: JsonObject, field: string, header: string, value: unknown): void {
+/** A value from outside the body that gives the same param as a body field: used when alone, 400 when they differ. */
+function mergeOutside (params: JsonObject, field: string, source: string, reason: string, value: unknown): void {
   if (value === undefined) return
   const given = params[field]
   if (given !== undefined && given !== null && given !== value) {
-    throw new RcpError('BAD_REQUEST', `${header} header and body field ${field} differ`, { field, reason: 'header_body_mismatch' })
+    throw new RcpError('BAD_REQUEST', `${source} and body field ${field} differ`, { field, reason })
   }
   params[field] = value
+}
+
+/** A header that gives the same param as a body field (http.md). */
+export function mergeHeader (params: JsonObject, field: string, header: string, value: unknown): void {
+  mergeOutside(params, field, `${header} header`, 'header_body_mismatch', value)
+}
+
+/** A query parameter that gives the same param as a body field (`?dry_run=true`). */
+export function mergeQuery (params: JsonObject, field: string, value: unknown): void {
+  mergeOutside(params, field, `query parameter ${field}`, 'query_body_mismatch', value)
 }
 
 /** `If-Match: "<n>"` → n. `*`, weak tags and lists are refused: they cannot name one offset. */

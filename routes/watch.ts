@@ -3,13 +3,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import type {} from '@fastify/websocket'
-import type { JsonObject } from '../protocol/entries.js'
 import { RcpError } from '../protocol/errors.js'
-import { EventMessage, SubscriptionEnd, WatchInstanceParams, WatchInstanceResult, WatchAllResult, type OpName } from '../protocol/schemas.js'
+import { CreatedEvent, DeletedEvent, EventMessage, SubscriptionEnd, WatchInstanceResult, WatchAllResult, type OpName } from '../protocol/schemas.js'
 import { createSession, type Session } from '../src/session/index.js'
 import type { AppContext, RoutePluginOptions } from './context.js'
 import { StatusError, problems, statusOf } from './problem.js'
-import { BEARER, pick, servicesOf } from './support.js'
+import { BEARER, servicesOf } from './support.js'
+import { WatchFilterQuery, watchRequest, type WatchRequest } from './watch-query.js'
 
 /** Above this many bytes waiting in the socket, subscriptions hold their events in their own queues (rcp.md §10.3). */
 const HIGH_WATER_MARK = 256 * 1024
@@ -17,15 +17,9 @@ const SHUTDOWN_GRACE_MS = 5000
 /** reserved for the response to the subscription made by the query string */
 const OPEN_ID = 'open'
 
-const List = (what: string) => Type.String({ description: `comma-separated ${what}; empty matches everything` })
 export const WatchQuery = Type.Object({
-  ...pick(WatchInstanceParams, ['instance_id', 'include_ctx', 'from_offset']).properties,
-  machines: Type.Optional(List('machine names')),
-  events: Type.Optional(List('event names')),
-  from_states: Type.Optional(List('from states')),
-  to_states: Type.Optional(List('to states')),
+  ...WatchFilterQuery.properties,
   control: Type.Optional(Type.Boolean({ description: 'open without a subscription: control messages only' })),
-  access_token: Type.Optional(Type.String({ description: 'bearer token, for browsers that cannot set headers on a WebSocket' })),
 })
 const Opened = Type.Object({
   type: Type.Literal('response'),
@@ -40,24 +34,9 @@ export interface WatchHub {
   shutdown: () => Promise<void>
 }
 
-function list (value: string | undefined): string[] | undefined {
-  if (value === undefined) return undefined
-  return value.split(',').map(s => s.trim()).filter(s => s !== '')
-}
-
 /** The subscription a query string asks for, or null for `control=true`. */
-function openRequest (q: Static<typeof WatchQuery>): { op: 'WATCH_INSTANCE' | 'WATCH_ALL', params: JsonObject } | null {
-  if (q.control === true) return null
-  const common: JsonObject = {}
-  if (q.include_ctx !== undefined) common.include_ctx = q.include_ctx
-  if (q.from_offset !== undefined) common.from_offset = q.from_offset
-  if (q.instance_id !== undefined) return { op: 'WATCH_INSTANCE', params: { instance_id: q.instance_id, ...common } }
-  const params: JsonObject = { ...common }
-  for (const key of ['machines', 'events', 'from_states', 'to_states'] as const) {
-    const values = list(q[key])
-    if (values !== undefined) params[key] = values
-  }
-  return { op: 'WATCH_ALL', params }
+function openRequest (q: Static<typeof WatchQuery>): WatchRequest | null {
+  return q.control === true ? null : watchRequest(q)
 }
 
 /** A WebSocket close reason is at most 123 bytes: the code, then as much of the message as fits. */
@@ -160,7 +139,8 @@ export function createWatchHub (ctx: AppContext): WatchHub {
         operationId: 'watch',
         summary: 'WebSocket: subscribe to committed events (WATCH_INSTANCE / WATCH_ALL)',
         description: 'Upgrade to a WebSocket. The query string subscribes at once; the first message is the subscribe ' +
-          'response with id "open". The socket then carries events (RCP event shape), subscription_end notices, and ' +
+          'response with id "open". The socket then carries events (RCP event shape; with lifecycle=true also creations and ' +
+          'deletions, which carry a `kind`), subscription_end notices, and ' +
           'answers to WATCH_INSTANCE, WATCH_ALL, UNWATCH and PING requests in the RCP envelopes. If that first ' +
           'subscribe fails, its error response is followed by a close with code 4000 + the HTTP status of the error ' +
           '(e.g. 4404) and the error code in the reason; a missing or wrong token closes with 4401. A browser page may ' +
@@ -169,7 +149,7 @@ export function createWatchHub (ctx: AppContext): WatchHub {
         security: BEARER,
         querystring: WatchQuery,
         response: {
-          101: { description: 'switching to the WebSocket protocol; messages: the "open" response, events, subscription_end', content: { 'application/json': { schema: Type.Union([Opened, EventMessage, SubscriptionEnd]) } } },
+          101: { description: 'switching to the WebSocket protocol; messages: the "open" response, events, subscription_end', content: { 'application/json': { schema: Type.Union([Opened, EventMessage, CreatedEvent, DeletedEvent, SubscriptionEnd]) } } },
           ...problems(400, 401, 403, 426, 503),
         },
       },

@@ -49,19 +49,48 @@ export const ResponseError = Type.Object({
 
 export const Response = Type.Union([ResponseOk, ResponseError])
 
-export const EventMessage = Type.Object({
+const EventHead = {
   type: Type.Literal('event'),
   subscription_id: Name('subscription id', ['sub-5f0c2a']),
   instance_id: Name('instance id', ['o-1']),
   machine: Name('machine name', ['order']),
   version: Int({ examples: [1] }),
+}
+/** history.md §6a: an extension field of every event message */
+const At = Type.Optional(Type.String({ description: "the entry's time, ISO 8601 (extension)", examples: ['2025-01-15T10:30:00.123Z'] }))
+
+/** A transition: the RCP event (rcp.md §10.1). */
+export const EventMessage = Type.Object({
+  ...EventHead,
   wal_offset: WalOffset('offset of the apply_event record'),
   from_state: Name('state before the event', ['pending']),
   to_state: Name('state after the event', ['paid']),
   event: Name('event name', ['PAY']),
   payload: Type.Union([JsonObject('the request payload'), Type.Null()]),
   ctx: Type.Optional(JsonObject('ctx after the event; only when include_ctx is true')),
+  at: At,
 })
+
+/** history.md §6a, only with include_lifecycle: an instance was created. */
+export const CreatedEvent = Type.Object({
+  ...EventHead,
+  kind: Type.Literal('created'),
+  wal_offset: WalOffset('offset of the create_instance record'),
+  to_state: Name('the initial state', ['pending']),
+  ctx: Type.Optional(JsonObject('the initial ctx; only when include_ctx is true')),
+  at: At,
+})
+
+/** history.md §6a, only with include_lifecycle: an instance was deleted. */
+export const DeletedEvent = Type.Object({
+  ...EventHead,
+  kind: Type.Literal('deleted'),
+  wal_offset: WalOffset('offset of the delete_instance record'),
+  from_state: Name('the state it was deleted in', ['paid']),
+  at: At,
+})
+
+export const LifecycleEvent = Type.Union([CreatedEvent, DeletedEvent])
 
 export const SUBSCRIPTION_END_REASONS = ['overflow', 'shutdown'] as const
 

@@ -30,6 +30,9 @@ const NewVersion = Int({ minimum: 1, maximum: MAX_MACHINE_VERSION, description: 
 const Ctx = JsonObject('instance context', [{ customer: 'alice', amount: 99.99 }])
 
 export const NoParams = Type.Object({}, { additionalProperties: true, description: 'no params' })
+/** history.md §5: a write decided and answered as the real call would be, with nothing written */
+const DryRun = OptionalParam(Type.Boolean({ description: 'decide and answer exactly as the real call would, writing, applying and publishing nothing' }))
+const DryRunMark = Type.Optional(Type.Boolean({ description: 'true on the answer to a dry run: nothing was written' }))
 const params = <T extends Parameters<typeof Type.Object>[0]>(properties: T) =>
   Type.Object(properties, { additionalProperties: true })
 
@@ -209,14 +212,16 @@ export const ApplyEventParams = params({
   expected_wal_offset: OptionalParam(Int({ description: 'must equal the instance last_wal_offset' })),
   event_id: OptionalParam(Name('stored as last_event_id', ['evt-1'])),
   idempotency_key: OptionalParam(IdempotencyKey),
+  dry_run: DryRun,
 })
 export const ApplyEventResult = Type.Object({
   from_state: StateName,
   to_state: StateName,
   ctx: Ctx,
-  wal_offset: WalOffset('offset of the apply_event record'),
+  wal_offset: WalOffset('offset of the apply_event record (a dry run: the offset it would get if written now)'),
   applied: Type.Boolean({ description: 'false for an idempotent replay' }),
   event_id: Type.Optional(Name('the request event_id', ['evt-1'])),
+  dry_run: DryRunMark,
 })
 
 // 6.13 BATCH
@@ -232,21 +237,25 @@ export const BatchParams = params({
     description: 'at most 100 ops',
     examples: [[{ op: 'APPLY_EVENT', params: { instance_id: 'order-001', event: 'PAY' } }]],
   }),
+  dry_run: DryRun,
 })
 export const BatchResult = Type.Object({
   results: Type.Array(Type.Union([
     Type.Object({ status: Type.Literal('ok'), result: JsonObject('the op result'), error: Type.Null() }),
     Type.Object({ status: Type.Literal('error'), result: Type.Null(), error: ErrorBody }),
   ]), { description: 'one per op, in op order' }),
+  dry_run: DryRunMark,
 })
 
 // 6.14 WATCH_INSTANCE
 const IncludeCtx = OptionalParam(Type.Boolean({ description: 'include ctx in events' }), { default: true })
 const FromOffset = OptionalParam(Int({ description: 'replay from this offset (inclusive); left out: live only' }))
+const IncludeLifecycle = OptionalParam(Type.Boolean({ description: 'also deliver instance creations and deletions (events with a `kind`), in offset order with the transitions' }))
 export const WatchInstanceParams = params({
   instance_id: InstanceId,
   include_ctx: IncludeCtx,
   from_offset: FromOffset,
+  include_lifecycle: IncludeLifecycle,
 })
 export const WatchInstanceResult = Type.Object({
   subscription_id: SubscriptionId,
@@ -265,6 +274,7 @@ export const WatchAllParams = params({
   events: Filter('event names', EventName),
   include_ctx: IncludeCtx,
   from_offset: FromOffset,
+  include_lifecycle: IncludeLifecycle,
 })
 export const WatchAllResult = Type.Object({
   subscription_id: SubscriptionId,
@@ -398,4 +408,19 @@ export const GetHistoryResult = Type.Object({
   next_offset: Type.Union([WalOffset('from_offset for the next page in the same direction'), Type.Null()], { description: 'null when there is nothing more in that direction' }),
   earliest_offset: WalOffset('offset of the oldest kept entry of the instance (the oldest offset the WAL keeps, when none of it is kept)'),
   complete: Type.Boolean({ description: 'false once older entries of the instance were dropped by compaction (storage.history_retention_secs)' }),
+})
+
+// GET_TRANSITIONS (history.md §4)
+export const GetTransitionsResult = Type.Object({
+  instance_id: InstanceId,
+  state: StateName,
+  wal_offset: WalOffset('the instance last_wal_offset: the answer holds for this version of it (If-Match, expected_wal_offset)'),
+  transitions: Type.Array(Type.Object({
+    event: EventName,
+    to: StateName,
+    guard: Type.Optional(Type.String({ description: 'the guard expression; left out when the transition has none', examples: ['ctx.amount > 0'] })),
+    guard_passes: Type.Union([Type.Boolean(), Type.Null()], { description: 'the guard evaluated on the current ctx; null without a guard' }),
+    meta: Type.Optional(JsonValue('transition metadata')),
+    taken: Type.Boolean({ description: 'true on the transition APPLY_EVENT would take for this event now' }),
+  }), { description: 'every transition from the current state, in definition order' }),
 })

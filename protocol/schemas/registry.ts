@@ -10,7 +10,7 @@ export interface OpSpec {
 
 const op = <P extends TSchema, R extends TSchema>(params: P, result: R, write = false) => ({ params, result, write })
 
-/** Every RCP operation (rcp.md §6), with the extensions VALIDATE_MACHINE, GET_DIAGRAM (console.md §1) and GET_HISTORY (history.md §2). */
+/** Every RCP operation (rcp.md §6), with the extensions VALIDATE_MACHINE, GET_DIAGRAM (console.md §1) and those of history.md. */
 export const OPS = {
   HELLO: op(S.HelloParams, S.HelloResult),
   AUTH: op(S.AuthParams, S.AuthResult),
@@ -36,6 +36,7 @@ export const OPS = {
   VALIDATE_MACHINE: op(S.ValidateMachineParams, S.ValidateMachineResult),
   GET_DIAGRAM: op(S.GetDiagramParams, S.GetDiagramResult),
   GET_HISTORY: op(S.GetHistoryParams, S.GetHistoryResult),
+  GET_TRANSITIONS: op(S.InstanceParams, S.GetTransitionsResult),
 } satisfies Record<string, OpSpec>
 
 export type OpName = keyof typeof OPS

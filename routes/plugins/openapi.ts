@@ -22,7 +22,7 @@ export const openapiPlugin = fp(async (app) => {
       info: {
         title: 'rstmdb HTTP gateway',
         version: SERVER_VERSION,
-        description: 'REST and WebSocket face of rstmdb, a state machine database. Every route runs the RCP operation ' +
+        description: 'REST, WebSocket and Server-Sent Events face of rstmdb, a state machine database. Every route runs the RCP operation ' +
           'named in its summary; bodies and results use the RCP field names; errors are application/problem+json.',
         license: { name: 'MIT', identifier: 'MIT' },
       },
@@ -41,7 +41,7 @@ export const openapiPlugin = fp(async (app) => {
         { name: 'instances', description: 'instances of a machine' },
         { name: 'events', description: 'events and batches' },
         { name: 'wal', description: 'write-ahead log and compaction' },
-        { name: 'watch', description: 'WebSocket subscriptions' },
+        { name: 'watch', description: 'subscriptions: WebSocket and Server-Sent Events' },
         { name: 'ops', description: 'info, health and metrics' },
       ],
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },

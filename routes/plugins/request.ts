@@ -40,8 +40,10 @@ export const requestPlugin = fp<{ ctx: AppContext }>(async (app, { ctx }) => {
   app.addHook('onResponse', (request, reply, done) => {
     // an upgrade refused before the WebSocket opened (401, 503): the socket is ours to end once answered
     if (request.headers.upgrade !== undefined && !request.ws) request.raw.socket.end()
-    const op = request.routeOptions.config.op
-    if (op !== undefined && !request.ws) ctx.hooks.request(op, request.errorCode, reply.elapsedTime / 1000)
+    const { op, stream } = request.routeOptions.config
+    // an opened stream (WebSocket, SSE) is a subscription, not a request: only refusals count
+    const opened = request.ws || (stream === true && reply.statusCode === 200)
+    if (op !== undefined && !opened) ctx.hooks.request(op, request.errorCode, reply.elapsedTime / 1000)
     // one line per request only at debug: at info a busy gateway would log every call
     request.log.debug({
       method: request.method,

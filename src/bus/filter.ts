@@ -1,4 +1,4 @@
-import type { ApplyEventEntry } from '../../protocol/entries.js'
+import type { SharedEvent } from './messages.js'
 
 export interface WatchAllFilter {
   machines?: string[]
@@ -7,20 +7,27 @@ export interface WatchAllFilter {
   events?: string[]
 }
 
-export type EventMatcher = (entry: ApplyEventEntry, machine: string) => boolean
+export type EventMatcher = (event: SharedEvent) => boolean
 
 const asSet = (list: string[] | undefined): Set<string> | null =>
   list !== undefined && list.length > 0 ? new Set(list) : null
 
-/** AND across lists, OR within a list; a missing or empty list matches everything (rcp.md §6.15). */
+/** A missing or empty list matches everything; a non-empty one only events that have that field, with a listed value. */
+const allows = (set: Set<string> | null, value: string | null): boolean =>
+  set === null || (value !== null && set.has(value))
+
+/**
+ * AND across lists, OR within a list (rcp.md §6.15). Lifecycle events have only some of the
+ * fields: a creation has to_state (the initial state), a deletion from_state, neither an event name.
+ */
 export function compileWatchAllFilter (filter: WatchAllFilter): EventMatcher {
   const machines = asSet(filter.machines)
   const fromStates = asSet(filter.from_states)
   const toStates = asSet(filter.to_states)
   const events = asSet(filter.events)
-  return (entry, machine) =>
-    (machines === null || machines.has(machine)) &&
-    (fromStates === null || fromStates.has(entry.from_state)) &&
-    (toStates === null || toStates.has(entry.to_state)) &&
-    (events === null || events.has(entry.event))
+  return (e) =>
+    allows(machines, e.machine) &&
+    allows(fromStates, e.fromState) &&
+    allows(toStates, e.toState) &&
+    allows(events, e.event)
 }

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { RcpError } from '../../protocol/errors.js'
 import type { JsonObject, WalEntry } from '../../protocol/entries.js'
 import { validateParams } from '../../protocol/schemas.js'
+import { sharedEventOf, type InstanceLookup } from './events.js'
 import { compileWatchAllFilter, type EventMatcher, type WatchAllFilter } from './filter.js'
-import type { SharedEvent } from './messages.js'
 import { createSubscription, type Subscription, type SubscriptionKind } from './subscription.js'
 import type { CommittedLog, CommittedRecord, Sink } from './types.js'
 
@@ -11,8 +11,8 @@ export type { CommittedLog, CommittedRecord, Sink } from './types.js'
 
 export interface BusOptions {
   log: CommittedLog
-  /** current machine/version/state of an instance, for WATCH_INSTANCE and old entries without machine */
-  getInstance: (id: string) => { machine: string, version: number, state: string, last_wal_offset: number, deleted: boolean } | undefined
+  /** current machine/version/state of an instance, for WATCH_INSTANCE, deletions and old entries without machine */
+  getInstance: InstanceLookup
   queueLimit: number
 }
 
@@ -51,25 +51,18 @@ export function createBus (opts: BusOptions): Bus {
   let lastSeen = opts.log.committedHead()
   let eventsForwarded = 0
   const counts = { instance: 0, all: 0 }
+  /** subscriptions with include_lifecycle: without any, creations and deletions are not even looked at */
+  let lifecycleSubscriptions = 0
 
-  function toSharedEvent (sequence: number, entry: WalEntry): SharedEvent | null {
-    if (entry.type !== 'apply_event') return null
-    let { machine, version } = entry
-    if (machine === undefined || version === undefined) {
-      const instance = opts.getInstance(entry.instance_id)
-      machine = instance?.machine ?? ''
-      version = instance?.version ?? 0
-    }
-    return { offset: sequence, entry, machine, version }
-  }
+  const toSharedEvent = (sequence: number, entry: WalEntry) => sharedEventOf(sequence, entry, opts.getInstance)
 
   function publish (records: CommittedRecord[]): void {
     for (const record of records) {
       lastSeen = record.sequence
-      if (record.entry.type !== 'apply_event') continue
+      if (record.entry.type !== 'apply_event' && lifecycleSubscriptions === 0) continue
       const event = toSharedEvent(record.sequence, record.entry)
       if (event === null) continue
-      const followers = byInstance.get(record.entry.instance_id)
+      const followers = byInstance.get(event.instanceId)
       if (followers !== undefined) for (const sub of followers) sub.offer(event)
       for (const sub of watchAll) sub.offer(event)
     }
@@ -117,9 +110,11 @@ export function createBus (opts: BusOptions): Bus {
       const fromOffset = params.from_offset as number | undefined
       checkFromOffset(fromOffset)
       // live events reach an instance subscription through byInstance already; catch-up reads every record
-      const match: EventMatcher = kind === 'all'
+      const filter: EventMatcher = kind === 'all'
         ? compileWatchAllFilter(params as WatchAllFilter)
-        : entry => entry.instance_id === instanceId
+        : event => event.instanceId === instanceId
+      const lifecycle = params.include_lifecycle === true
+      const match: EventMatcher = lifecycle ? filter : event => event.kind === 'transition' && filter(event)
       const sub = createSubscription({
         id: `sub-${randomUUID()}`,
         kind,
@@ -135,6 +130,7 @@ export function createBus (opts: BusOptions): Bus {
           removeLive(s)
           subs.delete(s.id)
           counts[s.kind]--
+          if (lifecycle) lifecycleSubscriptions--
           ending.get(s.id)?.()
           ending.delete(s.id)
         },
@@ -143,6 +139,7 @@ export function createBus (opts: BusOptions): Bus {
       }, fromOffset)
       subs.set(sub.id, sub)
       counts[kind]++
+      if (lifecycle) lifecycleSubscriptions++
       return sub
     }
 

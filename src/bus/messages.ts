@@ -1,32 +1,52 @@
-import type { ApplyEventEntry } from '../../protocol/entries.js'
+import type { JsonObject } from '../../protocol/entries.js'
 import type { EndReason } from './types.js'
 
+/** A transition (apply_event), or with include_lifecycle an instance's creation or deletion (history.md §6a). */
+export type EventKind = 'transition' | 'created' | 'deleted'
+
 /**
- * An event serialized once per include_ctx variant and shared by every
- * subscriber; only the subscription_id is spliced in (rcp.md §10.3).
+ * A committed change as subscribers see it, serialized once per include_ctx variant and
+ * shared by every subscriber; only the subscription_id is spliced in (rcp.md §10.3).
  */
 export interface SharedEvent {
   offset: number
-  entry: ApplyEventEntry
+  kind: EventKind
+  instanceId: string
   machine: string
   version: number
+  /** transitions and deletions (the state the instance was deleted in) */
+  fromState: string | null
+  /** transitions and creations (the initial state) */
+  toState: string | null
+  /** transitions only */
+  event: string | null
+  payload: JsonObject | null
+  /** the ctx after the change: transitions and creations */
+  ctx: JsonObject | null
+  /** the entry's time (Unix ms), when it carries one */
+  ts: number | undefined
   withCtx?: string
   withoutCtx?: string
 }
 
-function body (event: SharedEvent, includeCtx: boolean): string {
-  const { entry } = event
-  const fields: Record<string, unknown> = {
-    instance_id: entry.instance_id,
-    machine: event.machine,
-    version: event.version,
-    wal_offset: event.offset,
-    from_state: entry.from_state,
-    to_state: entry.to_state,
-    event: entry.event,
-    payload: entry.payload ?? null,
+/** Largest time a Date can hold (ECMA-262 §21.4.1.22). */
+const MAX_DATE_MS = 8.64e15
+
+function body (e: SharedEvent, includeCtx: boolean): string {
+  // transitions keep the RCP shape with no `kind`: official clients only ever see what they know
+  const fields: Record<string, unknown> = e.kind === 'transition' ? {} : { kind: e.kind }
+  fields.instance_id = e.instanceId
+  fields.machine = e.machine
+  fields.version = e.version
+  fields.wal_offset = e.offset
+  if (e.kind !== 'created') fields.from_state = e.fromState
+  if (e.kind !== 'deleted') fields.to_state = e.toState
+  if (e.kind === 'transition') {
+    fields.event = e.event
+    fields.payload = e.payload
   }
-  if (includeCtx) fields.ctx = entry.ctx
+  if (includeCtx && e.kind !== 'deleted') fields.ctx = e.ctx
+  if (typeof e.ts === 'number' && Math.abs(e.ts) <= MAX_DATE_MS) fields.at = new Date(e.ts).toISOString()
   // drop the opening brace: the envelope's own fields come first
   return JSON.stringify(fields).slice(1)
 }

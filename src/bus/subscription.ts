@@ -86,7 +86,7 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
     if (ended) return
     ended = true
     release()
-    opts.sink.send(endText(opts.id, reason, lastDelivered, resumeFrom), 'end')
+    opts.sink.send(endText(opts.id, reason, lastDelivered, resumeFrom), 'end', resumeFrom - 1)
     opts.onRemoved(self)
   }
 
@@ -113,7 +113,7 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
     while (item !== undefined) {
       lastDelivered = item.offset
       opts.countForwarded()
-      if (!opts.sink.send(item.text, 'event')) {
+      if (!opts.sink.send(item.text, 'event', item.offset)) {
         waitingDrain = true
         opts.sink.onDrain(onDrain)
         return
@@ -151,7 +151,7 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
         }
         for (const record of records) {
           const event = opts.toSharedEvent(record.sequence, record.entry)
-          if (event !== null && opts.match(event.entry, event.machine)) enqueue(event, false)
+          if (event !== null && opts.match(event)) enqueue(event, false)
         }
         cursor = records[records.length - 1].sequence + 1
         pin?.advance(cursor)
@@ -180,7 +180,7 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
     },
     offer (event) {
       if (ended || closing || event.offset <= startAfter) return
-      if (!opts.match(event.entry, event.machine)) return
+      if (!opts.match(event)) return
       enqueue(event, true)
       flush()
     },

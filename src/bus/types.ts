@@ -10,8 +10,13 @@ export type CommittedLog = Pick<Log, 'onCommit' | 'read' | 'pin' | 'earliestOffs
  * Only the "can I write more" signal differs between them (rcp.md §10.3).
  */
 export interface Sink {
-  /** Hands one message (compact JSON text) to the transport; false = above its high-water mark. */
-  send: (text: string, kind: 'event' | 'end') => boolean
+  /**
+   * Hands one message (compact JSON text) to the transport; false = above its high-water mark.
+   * `position`: every matching event up to this offset has been handed over with it (an event's
+   * wal_offset; one below resume_from_offset for the end notice), for transports that number
+   * their messages (the SSE `id:`).
+   */
+  send: (text: string, kind: 'event' | 'end', position: number) => boolean
   /** One-shot callback for when the transport can take more after send returned false. */
   onDrain: (callback: () => void) => void
 }

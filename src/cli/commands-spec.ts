@@ -48,6 +48,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec & { env?: string }> = {
 const idempotencyKey: OptionSpec = { type: 'string', value: '<K>', help: 'idempotency key (retries replay the first result)' }
 const fromOffset: OptionSpec = { type: 'string', value: '<N>', integer: true, help: 'replay events from this WAL offset' }
 const noCtx: OptionSpec = { type: 'boolean', help: 'leave ctx out of events' }
+const lifecycle: OptionSpec = { type: 'boolean', help: 'also instance creations and deletions (events with a "kind")' }
 
 function command (name: string, help: string, options: Record<string, OptionSpec> = {}, positionals: PositionalSpec[] = [], connects = true): CommandSpec {
   return { name, help, options, positionals, connects }
@@ -95,7 +96,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     'expected-wal-offset': { type: 'string', value: '<N>', integer: true, help: 'fail with CONFLICT unless last_wal_offset is N' },
     'event-id': { type: 'string', value: '<ID>', help: 'stored as last_event_id' },
     'idempotency-key': idempotencyKey,
+    'dry-run': { type: 'boolean', help: 'show what the event would do, writing nothing' },
   }),
+  command('transitions', 'the transitions an instance can take now, with each guard evaluated', {}, [{ name: 'ID', help: 'instance id' }]),
   command('delete-instance', 'delete an instance', { 'idempotency-key': idempotencyKey }, [{ name: 'ID', help: 'instance id' }]),
   command('wal-read', 'read WAL records', {
     from: { type: 'string', short: 'f', value: '<N>', integer: true, default: '0', help: 'first offset' },
@@ -108,6 +111,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   command('watch-instance', 'stream the events of one instance', {
     'no-ctx': noCtx,
     'from-offset': fromOffset,
+    lifecycle,
   }, [{ name: 'ID', help: 'instance id' }]),
   command('watch-all', 'stream the events of all instances, filtered', {
     machines: { type: 'string', value: '<a,b>', list: true, help: 'only these machines' },
@@ -116,6 +120,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     events: { type: 'string', value: '<A,B>', list: true, help: 'only these events' },
     'no-ctx': noCtx,
     'from-offset': fromOffset,
+    lifecycle,
   }),
   command('unwatch', 'remove a subscription of this connection', {}, [{ name: 'SUBSCRIPTION_ID', help: 'subscription id' }]),
   command('list-instances', 'list instances', {

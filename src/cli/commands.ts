@@ -15,6 +15,7 @@ import {
   formatMachineList,
   formatPutMachine,
   formatSnapshot,
+  formatTransitions,
   formatUnwatch,
   formatWalRead,
   formatWalStats,
@@ -118,9 +119,12 @@ const COMMANDS: Record<string, Prepare> = {
       expected_wal_offset: v(inv, 'expected-wal-offset'),
       event_id: v(inv, 'event-id'),
       idempotency_key: v(inv, 'idempotency-key'),
+      dry_run: v(inv, 'dry-run') === true ? true : undefined,
     })
     return simple('APPLY_EVENT', params, r => formatApplyEvent(v(inv, 'instance'), v(inv, 'event'), r, s))
   },
+  transitions: (inv, s) =>
+    simple('GET_TRANSITIONS', { instance_id: inv.positionals[0] }, r => formatTransitions(r, s)),
   'delete-instance': (inv, s) =>
     simple('DELETE_INSTANCE', defined({ instance_id: inv.positionals[0], idempotency_key: v(inv, 'idempotency-key') }),
       () => formatDeleteInstance(inv.positionals[0], s)),

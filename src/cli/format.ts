@@ -64,6 +64,13 @@ export function formatGetInstance (id: string, r: JsonObject, s: Style, at?: num
 }
 
 export function formatApplyEvent (id: string, event: string, r: JsonObject, s: Style): string {
+  if (r.dry_run === true) {
+    return [
+      `${s.yellow('Dry run')}: event ${s.cyan(event)} on ${s.cyan(id)} would apply (nothing written)`,
+      `  ${str(r.from_state)} → ${s.yellow(str(r.to_state))}`,
+      `  Context: ${pretty(r.ctx)}`,
+    ].join('\n')
+  }
   return [
     `${s.green('Applied')} event ${s.cyan(event)} on ${s.cyan(id)}`,
     `  ${str(r.from_state)} → ${s.yellow(str(r.to_state))}`,
@@ -89,6 +96,19 @@ export function formatHistory (r: JsonObject, s: Style): string {
   for (const item of items) lines.push(`  ${historyLine(item, s)}`)
   if (r.next_offset !== null && r.next_offset !== undefined) lines.push('', `Next offset: ${str(r.next_offset)}`)
   return lines.join('\n')
+}
+
+/** `*` marks the transition APPLY_EVENT would take for its event; guards show whether they pass now */
+export function formatTransitions (r: JsonObject, s: Style): string {
+  const items = arr(r.transitions).map(obj)
+  const header = `${s.bold('Instance')} ${s.cyan(str(r.instance_id))} in state ${s.yellow(str(r.state))} (last WAL offset ${str(r.wal_offset)})`
+  if (items.length === 0) return `${header}\n  ${s.yellow('No transitions from this state')}`
+  const lines = items.map(item => {
+    const mark = item.taken === true ? s.green('*') : ' '
+    const guard = item.guard === undefined ? '' : `  if ${str(item.guard)}: ${item.guard_passes === true ? s.green('passes') : s.red('fails')}`
+    return `  ${mark} ${s.cyan(str(item.event))} → ${str(item.to)}${guard}`
+  })
+  return [header, ...lines].join('\n')
 }
 
 export function formatDeleteInstance (id: string, s: Style): string {

@@ -12,6 +12,7 @@ import { styleFor, type Style } from './style.js'
 function watchRequest (inv: Invocation): { op: 'WATCH_INSTANCE' | 'WATCH_ALL', params: JsonObject } {
   const common: JsonObject = { include_ctx: inv.values['no-ctx'] !== true }
   if (inv.values['from-offset'] !== undefined) common.from_offset = inv.values['from-offset']
+  if (inv.values.lifecycle === true) common.include_lifecycle = true
   if (inv.command.name === 'watch-instance') {
     return { op: 'WATCH_INSTANCE', params: { instance_id: inv.positionals[0], ...common } }
   }

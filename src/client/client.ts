@@ -6,7 +6,7 @@ import { OP_NAMES, type OpInput, type OpName, type OpResult } from '../../protoc
 import { openConnection, type Connection } from './connection.js'
 import { ClientError } from './errors.js'
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js'
-import { Watch, type WatchControl, type WatchHost, type WatchOp } from './watch.js'
+import { Watch, type AnyWatchEvent, type WatchControl, type WatchEvent, type WatchHost, type WatchOp } from './watch.js'
 
 /**
  * The rstmdb client (the Node SDK): typed requests over one pipelined connection,
@@ -29,6 +29,9 @@ export interface Reply<K extends OpName> {
 
 /** `APPLY_EVENT` → `applyEvent` */
 type Camel<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Lowercase<Head>}${Capitalize<Camel<Tail>>}` : Lowercase<S>
+
+/** what a watch yields: lifecycle events too when it asked for them (history.md §6a) */
+type EventsOf<P> = P extends { include_lifecycle: true } ? AnyWatchEvent : WatchEvent
 
 /** HELLO belongs to connecting; watches have methods of their own */
 type MethodOp = Exclude<OpName, 'HELLO' | WatchOp>
@@ -106,13 +109,16 @@ export class Client {
     return this.#send(op, params ?? {}, true, options)
   }
 
-  /** Events of every instance, filtered (WATCH_ALL). The subscription starts now; iterate it with for-await. */
-  watchAll (params: OpInput<'WATCH_ALL'> = {}): Watch<'WATCH_ALL'> {
-    return this.#watch('WATCH_ALL', params)
+  /**
+   * Events of every instance, filtered (WATCH_ALL). The subscription starts now; iterate it with
+   * for-await. With `include_lifecycle: true` it also yields creations and deletions.
+   */
+  watchAll<P extends OpInput<'WATCH_ALL'>> (params?: P): Watch<'WATCH_ALL', EventsOf<P>> {
+    return this.#watch('WATCH_ALL', params ?? {})
   }
 
-  /** Events of one instance (WATCH_INSTANCE). */
-  watchInstance (params: OpInput<'WATCH_INSTANCE'>): Watch<'WATCH_INSTANCE'> {
+  /** Events of one instance (WATCH_INSTANCE); with `include_lifecycle: true` also its deletion. */
+  watchInstance<P extends OpInput<'WATCH_INSTANCE'>> (params: P): Watch<'WATCH_INSTANCE', EventsOf<P>> {
     return this.#watch('WATCH_INSTANCE', params)
   }
 
@@ -151,8 +157,8 @@ export class Client {
     return await conn.send(op, params, whole, timeout, traceId)
   }
 
-  #watch<K extends WatchOp> (op: K, params: OpInput<K>): Watch<K> {
-    const watch = new Watch(this.#host, op, params)
+  #watch<K extends WatchOp, E extends AnyWatchEvent> (op: K, params: OpInput<K>): Watch<K, E> {
+    const watch = new Watch<K, E>(this.#host, op, params)
     if (!this.#closed) this.#watches.add(watch)
     return watch
   }

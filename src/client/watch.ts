@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox'
-import type { EventMessage } from '../../protocol/schemas/envelopes.js'
+import type { EventMessage, LifecycleEvent as LifecycleEventSchema } from '../../protocol/schemas/envelopes.js'
 import type { OpInput, OpResult } from '../../protocol/schemas/registry.js'
 import type { Connection, Message, SubscriptionListener } from './connection.js'
 import { ClientError } from './errors.js'
@@ -13,8 +13,12 @@ import { ClientError } from './errors.js'
  */
 
 export type WatchOp = 'WATCH_ALL' | 'WATCH_INSTANCE'
-/** an `event` message as the server sent it */
+/** an `event` message as the server sent it: a transition */
 export type WatchEvent = Static<typeof EventMessage>
+/** with `include_lifecycle: true` a watch also yields creations and deletions, told apart by `kind` (history.md §6a) */
+export type LifecycleEvent = Static<typeof LifecycleEventSchema>
+/** what a watch yields: transitions, and lifecycle events when it asked for them */
+export type AnyWatchEvent = WatchEvent | LifecycleEvent
 
 /** What a watch needs from its client. */
 export interface WatchHost {
@@ -40,19 +44,19 @@ export interface WatchControl {
  */
 type State = 'pending' | 'live' | 'suspended' | 'waiting' | 'done'
 
-interface Waiter {
-  resolve: (result: IteratorResult<WatchEvent>) => void
+interface Waiter<E> {
+  resolve: (result: IteratorResult<E>) => void
   reject: (err: Error) => void
 }
 
-const DONE: IteratorResult<WatchEvent> = { value: undefined, done: true }
+const DONE: IteratorResult<never> = { value: undefined, done: true }
 
 function firstOffsetAfter (op: WatchOp, result: Message): number {
   const seen = op === 'WATCH_ALL' ? result.wal_offset : result.current_wal_offset
   return Number(seen) + 1
 }
 
-export class Watch<K extends WatchOp> implements AsyncIterableIterator<WatchEvent>, WatchControl {
+export class Watch<K extends WatchOp, E extends AnyWatchEvent = WatchEvent> implements AsyncIterableIterator<E>, WatchControl {
   readonly op: K
   readonly params: OpInput<K>
   /** the result of the first subscribe; rejects when the subscription could not be made */
@@ -63,8 +67,8 @@ export class Watch<K extends WatchOp> implements AsyncIterableIterator<WatchEven
   #subscriptionId: string | null = null
   /** the lowest offset still wanted: one past the last event queued; null until the first subscribe says */
   #next: number | null
-  readonly #queue: WatchEvent[] = []
-  readonly #waiters: Waiter[] = []
+  readonly #queue: E[] = []
+  readonly #waiters: Array<Waiter<E>> = []
   #error: Error | null = null
   /** bumped on every subscribe and on stop, so output of an older subscription is ignored */
   #attempt = 0
@@ -97,7 +101,7 @@ export class Watch<K extends WatchOp> implements AsyncIterableIterator<WatchEven
     return this
   }
 
-  next (): Promise<IteratorResult<WatchEvent>> {
+  next (): Promise<IteratorResult<E>> {
     const value = this.#queue.shift()
     if (value !== undefined) {
       if (this.#state === 'suspended' && this.#queue.length <= this.#host.queueLimit / 2) void this.#subscribe()
@@ -113,7 +117,7 @@ export class Watch<K extends WatchOp> implements AsyncIterableIterator<WatchEven
   }
 
   /** `break` out of a for-await loop lands here: the subscription is removed (UNWATCH). */
-  async return (): Promise<IteratorResult<WatchEvent>> {
+  async return (): Promise<IteratorResult<E>> {
     await this.close()
     return DONE
   }
@@ -182,7 +186,7 @@ export class Watch<K extends WatchOp> implements AsyncIterableIterator<WatchEven
         this.#settleFirst = null
       },
       event: (message) => {
-        if (attempt === this.#attempt) this.#take(conn, message as WatchEvent)
+        if (attempt === this.#attempt) this.#take(conn, message as E)
       },
       end: (message) => {
         if (attempt === this.#attempt) this.#ended(message)
@@ -190,7 +194,7 @@ export class Watch<K extends WatchOp> implements AsyncIterableIterator<WatchEven
     }
   }
 
-  #take (conn: Connection, event: WatchEvent): void {
+  #take (conn: Connection, event: E): void {
     // at or below the mark: already taken in before a resubscribe
     if (this.#next !== null && event.wal_offset < this.#next) return
     const waiter = this.#waiters.shift()

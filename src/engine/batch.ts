@@ -87,6 +87,8 @@ export function planBatch (base: View, params: JsonObject, ts: number, nextSeque
   items.forEach((item, i) => {
     try {
       const p = validateParams(item.op, item.params)
+      // a dry run is the whole batch's (history.md §5): one op cannot be tried while the others are written
+      if (p.dry_run === true) throw badRequest('dry_run applies to a whole BATCH: set it on the BATCH params', { field: 'dry_run' })
       const plan = item.op === 'CREATE_INSTANCE'
         ? planCreate(view, p, ts, ids[i])
         : item.op === 'APPLY_EVENT' ? planApply(view, p, ts) : planDelete(view, p, ts)

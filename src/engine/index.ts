@@ -6,7 +6,7 @@ import { entryScope, IdempotencyTable, storedResult } from './idempotency.js'
 import { Instances, nextRecord, restoredRecord, type InstanceEntry } from './instances.js'
 import { compileMachine, Machines } from './machines.js'
 import type { Plan, SeqOf, View } from './plans.js'
-import { getDiagram, getInstance, getMachine, instanceResult, listInstances, listMachines, validateMachine } from './reads.js'
+import { getDiagram, getInstance, getMachine, getTransitions, instanceResult, listInstances, listMachines, validateMachine } from './reads.js'
 import {
   DEFAULT_ENGINE_OPTIONS,
   type Decision,
@@ -168,6 +168,7 @@ export function createEngine (overrides: Partial<EngineOptions> = {}): Engine {
         case 'LIST_INSTANCES': return listInstances(instances, params)
         case 'VALIDATE_MACHINE': return validateMachine(params)
         case 'GET_DIAGRAM': return getDiagram(machines, params)
+        case 'GET_TRANSITIONS': return getTransitions(instances, machines, params)
         default: throw badRequest(`unknown op: ${String(op)}`, { op })
       }
     } catch (err) {

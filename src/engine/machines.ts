@@ -5,9 +5,12 @@ import type { ValidDefinition } from './definitions.js'
 /** Registered machine versions with their transition tables. */
 
 export interface Candidate {
+  readonly event: string
   readonly to: string
   readonly guard: string | undefined
   readonly test: GuardFn | undefined
+  /** transition-level meta; undefined when absent */
+  readonly meta: unknown
 }
 
 export interface CompiledMachine {
@@ -16,13 +19,19 @@ export interface CompiledMachine {
   readonly sequence: number
   /** state → event → candidates in definition order (rcp.md §8.5) */
   readonly table: ReadonlyMap<string, ReadonlyMap<string, readonly Candidate[]>>
+  /** state → every candidate from it, in definition order (GET_TRANSITIONS); the same objects as in `table` */
+  readonly byState: ReadonlyMap<string, readonly Candidate[]>
 }
 
 export function compileMachine (machine: string, version: number, valid: ValidDefinition, sequence: number): CompiledMachine {
   const table = new Map<string, Map<string, Candidate[]>>()
+  const byState = new Map<string, Candidate[]>()
   valid.definition.transitions.forEach((t, i) => {
-    const candidate: Candidate = Object.freeze({ to: t.to, guard: t.guard, test: valid.guards[i] })
+    const candidate: Candidate = Object.freeze({ event: t.event, to: t.to, guard: t.guard, test: valid.guards[i], meta: t.meta })
     for (const from of t.from) {
+      const all = byState.get(from)
+      if (all) all.push(candidate)
+      else byState.set(from, [candidate])
       let events = table.get(from)
       if (!events) table.set(from, events = new Map())
       const list = events.get(t.event)
@@ -31,7 +40,7 @@ export function compileMachine (machine: string, version: number, valid: ValidDe
     }
   })
   const record: MachineRecord = Object.freeze({ machine, version, definition: valid.definition, checksum: valid.checksum })
-  return { record, sequence, table }
+  return { record, sequence, table, byState }
 }
 
 export class Machines {

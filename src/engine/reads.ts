@@ -4,10 +4,11 @@ import { validateDefinition } from './definitions.js'
 import type { Instances } from './instances.js'
 import type { Machines } from './machines.js'
 import { opt } from './plans.js'
+import { availableTransitions } from './transitions.js'
 import type { InstanceRecord } from './types.js'
 import { instanceNotFound, machineNotFound } from './writes.js'
 
-/** The read ops of rcp.md §6.6, §6.7, §6.9, §6.10, §6.21 and GET_DIAGRAM (console.md §1). */
+/** The read ops of rcp.md §6.6, §6.7, §6.9, §6.10, §6.21, GET_DIAGRAM (console.md §1) and GET_TRANSITIONS (history.md §4). */
 
 const DEFAULT_LIMIT = 100
 const MAX_LIMIT = 1000
@@ -32,11 +33,15 @@ export function listMachines (machines: Machines): JsonObject {
   return { items: machines.list() }
 }
 
-export function getInstance (instances: Instances, params: JsonObject): JsonObject {
-  const id = params.instance_id as string
+/** A live instance, or INSTANCE_NOT_FOUND (unknown or deleted). */
+function liveInstance (instances: Instances, id: string): InstanceRecord {
   const r = instances.get(id)
   if (!r || r.deleted) throw instanceNotFound(id)
-  return instanceResult(r)
+  return r
+}
+
+export function getInstance (instances: Instances, params: JsonObject): JsonObject {
+  return instanceResult(liveInstance(instances, params.instance_id as string))
 }
 
 /** A live record as GET_INSTANCE answers it. */
@@ -47,6 +52,13 @@ export function instanceResult (r: InstanceRecord): JsonObject {
   result.created_at = r.created_at
   result.updated_at = r.updated_at
   return result
+}
+
+export function getTransitions (instances: Instances, machines: Machines, params: JsonObject): JsonObject {
+  const r = liveInstance(instances, params.instance_id as string)
+  const m = machines.get(r.machine, r.version)
+  if (!m) throw machineNotFound(r.machine, r.version)
+  return availableTransitions(m, r)
 }
 
 const row = (r: InstanceRecord): JsonObject => ({

@@ -26,7 +26,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
 }
 
 export type WriteOp = 'PUT_MACHINE' | 'CREATE_INSTANCE' | 'APPLY_EVENT' | 'DELETE_INSTANCE' | 'BATCH'
-export type ReadOp = 'GET_MACHINE' | 'LIST_MACHINES' | 'GET_INSTANCE' | 'LIST_INSTANCES' | 'VALIDATE_MACHINE' | 'GET_DIAGRAM'
+export type ReadOp = 'GET_MACHINE' | 'LIST_MACHINES' | 'GET_INSTANCE' | 'LIST_INSTANCES' | 'VALIDATE_MACHINE' | 'GET_DIAGRAM' | 'GET_TRANSITIONS'
 
 /** What a write produces before the WAL has numbered it. */
 export interface Decision {

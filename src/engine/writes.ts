@@ -4,8 +4,9 @@ import { badRequest, RcpError } from '../../protocol/errors.js'
 import { validateDefinition, type ValidDefinition } from './definitions.js'
 import { storedResult, type Scope } from './idempotency.js'
 import { checkJson, checkRecordSize, ENTRY_OVERHEAD_BOUND, measureJson } from './limits.js'
-import type { Candidate, Machines } from './machines.js'
+import type { Machines } from './machines.js'
 import { isPlainObject, keyed, opt, stamp, type Plan, type View } from './plans.js'
+import { chooseTransition } from './transitions.js'
 
 /** Deciding the single writes of rcp.md §6.5, §6.8, §6.11, §6.12 against a view of the state. */
 
@@ -129,22 +130,7 @@ export function planApply (view: View, params: JsonObject, ts: number): Plan {
   }
   const m = view.machine(inst.machine, inst.version)
   if (!m) throw machineNotFound(inst.machine, inst.version)
-  const candidates = m.table.get(inst.state)?.get(event)
-  if (!candidates) {
-    throw new RcpError('INVALID_TRANSITION', `no transition for event ${event} from state ${inst.state}`,
-      { instance_id: id, current_state: inst.state, event })
-  }
-  let chosen: Candidate | undefined
-  for (const c of candidates) {
-    if (c.test === undefined || c.test(inst.ctx)) {
-      chosen = c
-      break
-    }
-  }
-  if (!chosen) {
-    throw new RcpError('GUARD_FAILED', `no guard passed for event ${event} from state ${inst.state}`,
-      { instance_id: id, current_state: inst.state, event, guards: candidates.map((c) => c.guard) })
-  }
+  const chosen = chooseTransition(m, inst, event)
   const ctx = payload === null ? inst.ctx : { ...inst.ctx, ...payload }
   const payloadBytes = merge?.bytes ?? 4
   // the merged ctx is measured afresh: as cheap as the serialization the WAL does anyway

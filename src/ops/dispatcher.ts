@@ -2,15 +2,15 @@ import type { JsonObject } from '../../protocol/entries.js'
 import { MAX_MESSAGE_BYTES } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
 import { MAX_BATCH_OPS, PROTOCOL_VERSION, SERVER_FEATURES, SERVER_NAME, SERVER_VERSION } from '../../protocol/identity.js'
-import { OPS, validateParams, type OpName } from '../../protocol/schemas.js'
+import { OP_NAMES, OPS, validateParams, type OpName } from '../../protocol/schemas.js'
 import type { HistorySource, Storage } from '../../storage/index.js'
-import type { Engine, ReadOp, WriteOp } from '../engine/types.js'
+import type { Decision, Engine, ReadOp, WriteOp } from '../engine/types.js'
 import type { Compactor } from './compaction.js'
 import { createHistoryReads, type HistoryReads } from './history.js'
 import type { CallerInfo, Dispatch, Dispatcher, OpOutcome } from './types.js'
 
 /** What the dispatcher needs of storage: the log, and WAL_STATS and instance snapshots. */
-export type DispatcherStorage = Pick<Storage, 'append' | 'waitFor' | 'read' | 'committedHead' | 'earliestOffset' | 'isFailed' | 'stats' | 'instanceSnapshots'>
+export type DispatcherStorage = Pick<Storage, 'append' | 'waitFor' | 'read' | 'appendedHead' | 'committedHead' | 'earliestOffset' | 'isFailed' | 'stats' | 'instanceSnapshots'>
 
 export interface DispatcherDeps {
   engine: Engine
@@ -21,8 +21,10 @@ export interface DispatcherDeps {
   now: () => number
 }
 
-const ENGINE_READS: ReadonlySet<OpName> = new Set<OpName>(['GET_MACHINE', 'LIST_MACHINES', 'GET_INSTANCE', 'LIST_INSTANCES', 'VALIDATE_MACHINE', 'GET_DIAGRAM'])
+const ENGINE_READS: ReadonlySet<OpName> = new Set<OpName>(['GET_MACHINE', 'LIST_MACHINES', 'GET_INSTANCE', 'LIST_INSTANCES', 'VALIDATE_MACHINE', 'GET_DIAGRAM', 'GET_TRANSITIONS'])
 const SESSION_OPS: ReadonlySet<OpName> = new Set<OpName>(['HELLO', 'AUTH', 'PING', 'BYE', 'WATCH_INSTANCE', 'WATCH_ALL', 'UNWATCH'])
+/** the write ops that declare `dry_run` (history.md §5) */
+const DRY_RUN_OPS: ReadonlySet<OpName> = new Set(OP_NAMES.filter(op => 'dry_run' in OPS[op].params.properties))
 const WAL_READ_MAX_LIMIT = 1000
 // room for the envelope and the per-record sequence/offset keys around the entries
 const WAL_READ_MAX_BYTES = MAX_MESSAGE_BYTES - 128 * 1024
@@ -42,10 +44,14 @@ export function createDispatcher ({ engine, storage, compactor, history, now }: 
     throw new RcpError('BAD_REQUEST', `${op === 'GET_HISTORY' ? op : 'at_offset'} is not served here: this server keeps no instance history`, { reason: 'history_unavailable', op })
   }
 
+  function decide (op: WriteOp, params: JsonObject): Decision {
+    if (storage.isFailed()) throw new RcpError('WAL_IO_ERROR', 'WAL is in failed state; restart required')
+    return engine.decide(op, params)
+  }
+
   // no await in here: decide, append and apply happen in one turn
   function write (op: WriteOp, params: JsonObject): OpOutcome {
-    if (storage.isFailed()) throw new RcpError('WAL_IO_ERROR', 'WAL is in failed state; restart required')
-    const decision = engine.decide(op, params)
+    const decision = decide(op, params)
     let sequences: number[] = []
     if (decision.entries.length > 0) {
       sequences = storage.append(decision.entries, decision.group)
@@ -55,7 +61,24 @@ export function createDispatcher ({ engine, storage, compactor, history, now }: 
     return decision.finish(sequences)
   }
 
+  /**
+   * history.md §5: the real decision and the real result, with the offsets its records would get
+   * if they were written now; nothing is appended, applied, published or stored for its key.
+   */
+  async function dryRun (op: WriteOp, params: JsonObject): Promise<OpOutcome> {
+    const decision = decide(op, params)
+    const decidedOn = storage.appendedHead()
+    const outcome = decision.finish(decision.entries.map((_, i) => decidedOn + 1 + i))
+    // what it was decided on may still be committing: like the real call, answer only once that is on disk
+    await storage.waitFor(decidedOn)
+    return { result: { ...outcome.result, dry_run: true }, walOffset: storage.committedHead(), replayed: outcome.replayed }
+  }
+
   async function dispatchWrite (op: WriteOp, params: JsonObject): Promise<OpOutcome> {
+    if (params.dry_run === true) {
+      if (DRY_RUN_OPS.has(op)) return await dryRun(op, params)
+      throw new RcpError('BAD_REQUEST', `dry_run is not supported by ${op}: only by ${[...DRY_RUN_OPS].join(' and ')}`, { field: 'dry_run' })
+    }
     const outcome = write(op, params)
     await storage.waitFor(outcome.walOffset)
     if (outcome.walOffset === 0) outcome.walOffset = storage.committedHead()

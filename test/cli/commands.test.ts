@@ -98,7 +98,8 @@ t.test('instances', async t => {
   const shipped = await json('apply-event', '--instance', 'o-1', '--event', 'SHIP', '--payload', 'null',
     '--expected-wal-offset', '7', '--event-id', 'evt-9', '--idempotency-key', 'ship-1')
   t.same(shipped, { from_state: 'paid', to_state: 'shipped', ctx: { customer: 'alice', amount: 5 }, wal_offset: 8, applied: true, event_id: 'evt-9' })
-  t.match(await json('apply-event', '-i', 'o-1', '-e', 'SHIP', '--idempotency-key', 'ship-1'), { wal_offset: 8, applied: false })
+  t.match(await json('apply-event', '-i', 'o-1', '-e', 'SHIP', '-p', 'null', '--expected-wal-offset', '7', '--event-id', 'evt-9', '--idempotency-key', 'ship-1'),
+    { wal_offset: 8, applied: false }, 'the same request replays')
 
   t.equal(await human('list-instances', '--machine', 'order', '--limit', '2'),
     `Instances (3 total, showing 2)\n  ${String(generated.instance_id)} (order v1) state=created\n  o-1 (order v1) state=shipped\n`)

@@ -85,3 +85,22 @@ t.test('server closes the connection: exit 1', async t => {
   t.same(events(r.stdout), [{ type: 'event', subscription_id: 'sub-1', wal_offset: 1, event: 'X' }])
   t.match(r.stderr, /Press Ctrl\+C to stop\.\.\.\nConnection closed\n$/)
 })
+
+t.test('--lifecycle: creations and deletions too, with their kind', async t => {
+  await cli('create-instance', '-m', 'order', '-V', '1', '-i', 'w-2')
+  const watch = spawnCli(['watch-all', '--machines', 'order', '--lifecycle', '--no-ctx'], { env })
+  await waitForOutput(watch, 'stderr', /Press Ctrl\+C/)
+  await cli('create-instance', '-m', 'order', '-V', '1', '-i', 'w-3')
+  await cli('apply-event', '-i', 'w-3', '-e', 'PAY')
+  await cli('delete-instance', 'w-3')
+  await waitForOutput(watch, 'stdout', /\n.*\n.*\n/)
+  watch.kill('SIGINT')
+  const got = events((await finished(watch)).stdout)
+  t.match(got, [
+    { type: 'event', kind: 'created', instance_id: 'w-3', to_state: 'created' },
+    { type: 'event', instance_id: 'w-3', event: 'PAY', from_state: 'created', to_state: 'paid' },
+    { type: 'event', kind: 'deleted', instance_id: 'w-3', from_state: 'paid' },
+  ])
+  t.notOk('kind' in got[1], 'a transition has no kind')
+  t.equal(got.length, 3)
+})

@@ -17,6 +17,7 @@ const PROTECTED: Array<[string, string, unknown?]> = [
   ['POST', '/v1/instances', { machine: 'order', version: 1 }],
   ['GET', '/v1/instances'],
   ['GET', '/v1/instances/i'],
+  ['GET', '/v1/instances/i/transitions'],
   ['DELETE', '/v1/instances/i'],
   ['POST', '/v1/instances/i/events', { event: 'GO' }],
   ['POST', '/v1/instances/i/snapshot'],

@@ -73,6 +73,10 @@ t.test('bad path, query and header values', async t => {
   const limit = await call(base, 'GET', '/v1/instances?limit=ten')
   t.equal(limit.status, 400)
   t.equal(limit.body.details.field, 'limit')
+  for (const value of ['1.5', '1e3', 'true', '0x10', ' 2']) {
+    const res = await call(base, 'GET', `/v1/wal?from_offset=${encodeURIComponent(value)}`)
+    t.same([res.status, res.body.details], [400, { field: 'from_offset' }], `an integer is written as one, not ${JSON.stringify(value)}`)
+  }
   t.equal((await call(base, 'GET', `/v1/instances/${'é'.repeat(200)}`)).status, 400, 'id over 256 bytes')
   const long = await call(base, 'GET', `/v1/instances/${'a'.repeat(2000)}`)
   t.equal(long.status, 414, 'an over-long path')

@@ -1,7 +1,14 @@
 import WebSocket from 'ws'
+import pino from 'pino'
 import { hashToken } from '../../protocol/auth.js'
+import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../../src/config/schema.js'
+import { createMetrics } from '../../src/metrics.js'
+import { createTokenChecker } from '../../src/ops/auth.js'
+import { openDatabase } from '../../src/ops/index.js'
+import { startHttpServer, type HttpServerOptions } from '../../routes/server.js'
 import { FULFILMENT_ORDER as ORDER_MACHINE } from '../support/machines.js'
 import { launchServer, removeDir, type RunningServer, type StartOptions } from '../support/server.js'
+import { tempDir, type Teardown } from '../support/temp-dir.js'
 
 export { ORDER_MACHINE }
 
@@ -18,6 +25,35 @@ export async function startGateway (opts: StartOptions = {}): Promise<Gateway> {
   const server = await launchServer({ ...opts, env: { RSTMDB_HTTP_ENABLED: 'true', ...opts.env } })
   if (server.httpPort === null) throw new Error('gateway did not report its address')
   return { ...server, base: `http://127.0.0.1:${server.httpPort}`, wsBase: `ws://127.0.0.1:${server.httpPort}` }
+}
+
+/**
+ * The gateway in this process over a database in a temp dir, for the internal options a
+ * server process does not take (ping intervals); closed at teardown.
+ */
+export async function startGatewayInProcess (t: Teardown, options: Partial<HttpServerOptions> = {}): Promise<{ base: string, wsBase: string }> {
+  const db = await openDatabase({ storage: { ...DEFAULT_STORAGE, data_dir: tempDir(t) }, compaction: { ...DEFAULT_COMPACTION, enabled: false } })
+  const metrics = createMetrics()
+  const gateway = await startHttpServer({
+    host: '127.0.0.1',
+    port: 0,
+    bodyLimit: 1024 * 1024,
+    corsOrigins: [],
+    tokens: createTokenChecker([], false),
+    metrics,
+    metricsRequireAuth: false,
+    hooks: metrics.face('http'),
+    logger: pino({ level: 'silent' }),
+    connections: metrics.connections,
+    ...options,
+  })
+  gateway.attach(db)
+  gateway.ready()
+  t.teardown(async () => {
+    await gateway.close()
+    await db.close()
+  })
+  return { base: `http://127.0.0.1:${gateway.address.port}`, wsBase: `ws://127.0.0.1:${gateway.address.port}` }
 }
 
 export async function stopGateway (server: Gateway): Promise<void> {
@@ -127,4 +163,22 @@ export function isProblem (body: any, status: number, code: string): boolean {
   return body !== null && typeof body === 'object' &&
     body.type === `https://rstmdb.dev/errors/${code}` && typeof body.title === 'string' &&
     body.status === status && typeof body.detail === 'string' && body.code === code && typeof body.retryable === 'boolean'
+}
+
+/** Open subscriptions of every type, from /metrics. */
+export async function activeSubscriptions (base: string): Promise<number> {
+  const text = (await call(base, 'GET', '/metrics')).text
+  let total = 0
+  for (const m of text.matchAll(/^rstmdb_subscriptions_active\{type="\w+"\} (\d+)$/gm)) total += Number(m[1])
+  return total
+}
+
+/** The open subscriptions once none is left, or after about 2 s of asking. */
+export async function subscriptionsAfterClose (base: string): Promise<number> {
+  let remaining = await activeSubscriptions(base)
+  for (let i = 0; i < 100 && remaining > 0; i++) {
+    await new Promise(resolve => setTimeout(resolve, 20))
+    remaining = await activeSubscriptions(base)
+  }
+  return remaining
 }

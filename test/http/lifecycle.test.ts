@@ -3,17 +3,11 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import WebSocket from 'ws'
-import pino from 'pino'
 import { encodeRecord, stampRecord } from '../../storage/record.js'
 import type { WalEntry } from '../../protocol/entries.js'
-import { DEFAULT_COMPACTION, DEFAULT_STORAGE } from '../../src/config/schema.js'
-import { openDatabase } from '../../src/ops/index.js'
-import { createTokenChecker } from '../../src/ops/auth.js'
-import { createMetrics } from '../../src/metrics.js'
-import { startHttpServer } from '../../routes/server.js'
 import { freePort, MAIN } from '../support/server.js'
 import { tempDir } from '../support/temp-dir.js'
-import { call } from './helpers.js'
+import { call, startGatewayInProcess } from './helpers.js'
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -65,6 +59,10 @@ t.test('while storage recovers only health, readiness, metrics and the document 
   t.equal(info.body.code, 'WAL_IO_ERROR')
   t.equal(info.body.detail, 'recovering')
   t.equal(doc.status, 200, 'the OpenAPI document is served meanwhile')
+  const [stream, reconnect] = await Promise.all([call(base, 'GET', '/v1/events'), call(base, 'GET', '/v1/events', { headers: { 'last-event-id': '7' } })])
+  t.same([stream.status, stream.body.code], [503, 'WAL_IO_ERROR'], 'a new SSE stream: 503 as any route')
+  t.same([reconnect.status, reconnect.headers.get('content-type'), reconnect.text], [200, 'text/event-stream; charset=utf-8', 'retry: 1000\n\n'],
+    'a reconnecting EventSource (it sends Last-Event-ID) is told to retry, not refused for good')
 
   let status = 503
   for (let i = 0; i < 600 && status !== 200; i++) {
@@ -78,30 +76,8 @@ t.test('while storage recovers only health, readiness, metrics and the document 
 })
 
 t.test('WebSocket pings keep answering clients and cut off silent ones', async t => {
-  const dataDir = tempDir(t)
-  const logger = pino({ level: 'silent' })
-  const db = await openDatabase({ storage: { ...DEFAULT_STORAGE, data_dir: dataDir }, compaction: { ...DEFAULT_COMPACTION, enabled: false } })
-  const metrics = createMetrics()
-  const gateway = await startHttpServer({
-    host: '127.0.0.1',
-    port: 0,
-    bodyLimit: 1024 * 1024,
-    corsOrigins: [],
-    tokens: createTokenChecker([], false),
-    metrics,
-    metricsRequireAuth: false,
-    hooks: metrics.face('http'),
-    logger,
-    connections: metrics.connections,
-    pingIntervalMs: 100,
-  })
-  gateway.attach(db)
-  gateway.ready()
-  t.teardown(async () => {
-    await gateway.close()
-    await db.close()
-  })
-  const url = `ws://127.0.0.1:${gateway.address.port}/v1/watch?control=true`
+  const { wsBase } = await startGatewayInProcess(t, { pingIntervalMs: 100 })
+  const url = `${wsBase}/v1/watch?control=true`
   const open = (autoPong: boolean): Promise<WebSocket> => new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { autoPong })
     ws.once('open', () => resolve(ws))

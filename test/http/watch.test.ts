@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Client } from 'rstmdb'
 import { collect } from '../support/client.js'
-import { call, openWatch, putOrderMachine, refusedUpgrade, startGateway, stopGateway } from './helpers.js'
+import { activeSubscriptions, call, openWatch, putOrderMachine, refusedUpgrade, startGateway, stopGateway, subscriptionsAfterClose } from './helpers.js'
 
 const server = await startGateway()
 t.teardown(() => stopGateway(server))
@@ -15,12 +15,6 @@ async function create (id: string, machine = 'order'): Promise<void> {
 }
 const apply = (id: string, event: string, payload?: object) => call(base, 'POST', `/v1/instances/${encodeURIComponent(id)}/events`, { json: { event, payload } })
 
-async function activeSubscriptions (): Promise<number> {
-  const text = (await call(base, 'GET', '/metrics')).text
-  let total = 0
-  for (const m of text.matchAll(/^rstmdb_subscriptions_active\{type="\w+"\} (\d+)$/gm)) total += Number(m[1])
-  return total
-}
 
 t.test('query subscribe: WATCH_INSTANCE, the open response, events in the RCP shape', async t => {
   await create('w-1')
@@ -29,6 +23,7 @@ t.test('query subscribe: WATCH_INSTANCE, the open response, events in the RCP sh
   t.match(open, { type: 'response', status: 'ok', result: { instance_id: 'w-1', current_state: 'created', subscription_id: String }, meta: { leader: true, wal_offset: Number, server_time: String } })
   const paid = await apply('w-1', 'PAY', { amount: 3 })
   const event = await client.waitFor(m => m.type === 'event')
+  const wal = await call(base, 'GET', `/v1/wal?from_offset=${String(paid.body.wal_offset)}&limit=1`)
   t.same(event, {
     type: 'event',
     subscription_id: open.result.subscription_id,
@@ -41,6 +36,7 @@ t.test('query subscribe: WATCH_INSTANCE, the open response, events in the RCP sh
     event: 'PAY',
     payload: { amount: 3 },
     ctx: { amount: 3 },
+    at: new Date(wal.body.records[0].entry.ts).toISOString(),
   })
   client.ws.close()
   await client.closed
@@ -169,15 +165,10 @@ t.test('closing the socket ends its subscriptions', async t => {
   const client = await openWatch(`${wsBase}/v1/watch`)
   await client.waitFor(m => m.id === 'open')
   await client.request('WATCH_ALL', {})
-  t.ok(await activeSubscriptions() >= 2)
+  t.ok(await activeSubscriptions(base) >= 2)
   client.ws.close()
   await client.closed
-  let remaining = await activeSubscriptions()
-  for (let i = 0; i < 50 && remaining > 0; i++) {
-    await new Promise(resolve => setTimeout(resolve, 20))
-    remaining = await activeSubscriptions()
-  }
-  t.equal(remaining, 0)
+  t.equal(await subscriptionsAfterClose(base), 0)
 })
 
 t.test('overflow: the queued events, then subscription_end; resume from resume_from_offset; shutdown closes with 1001', async t => {

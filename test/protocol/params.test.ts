@@ -50,9 +50,10 @@ const VALID: Record<string, Record<string, unknown>> = {
   VALIDATE_MACHINE: { definition: DEF },
   GET_DIAGRAM: { machine: 'm' },
   GET_HISTORY: { instance_id: 'i' },
+  GET_TRANSITIONS: { instance_id: 'i' },
 }
 
-t.test('registry lists the 21 ops of §6, VALIDATE_MACHINE, GET_DIAGRAM and GET_HISTORY', async (t) => {
+t.test('registry lists the 21 ops of §6, VALIDATE_MACHINE, GET_DIAGRAM and the history.md extensions', async (t) => {
   t.same([...OP_NAMES].sort(), Object.keys(VALID).sort())
   t.same(OP_NAMES.filter((op) => OPS[op].write).sort(), ['APPLY_EVENT', 'BATCH', 'CREATE_INSTANCE', 'DELETE_INSTANCE', 'PUT_MACHINE'])
 })

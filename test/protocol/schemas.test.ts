@@ -23,7 +23,7 @@ const RESULTS: Record<OpName, Record<string, unknown>> = {
   AUTH: { authenticated: true },
   PING: { pong: true },
   BYE: { goodbye: true },
-  INFO: { server_name: 'rstmdb', server_version: '0.1.0', protocol_version: 1, features: ['idempotency', 'batch', 'wal_read', 'watch_replay', 'diagram'], max_frame_bytes: 16777216, max_batch_ops: 100, uptime_secs: 5, wal_offset: 42, machines: 2, instances: 10, connections: 1 },
+  INFO: { server_name: 'rstmdb', server_version: '0.1.0', protocol_version: 1, features: ['idempotency', 'batch', 'wal_read', 'watch_replay', 'diagram', 'transitions', 'dry_run', 'lifecycle_events'], max_frame_bytes: 16777216, max_batch_ops: 100, uptime_secs: 5, wal_offset: 42, machines: 2, instances: 10, connections: 1 },
   PUT_MACHINE: { machine: 'order', version: 1, stored_checksum: 'e26b', created: true },
   GET_MACHINE: { definition: DEF, checksum: 'e26b', machine: 'order', version: 1 },
   LIST_MACHINES: { items: [{ machine: 'order', versions: [1, 2] }] },
@@ -31,7 +31,7 @@ const RESULTS: Record<OpName, Record<string, unknown>> = {
   GET_INSTANCE: { machine: 'order', version: 1, state: 'paid', ctx: CTX, last_event_id: 'evt-1', last_wal_offset: 14, instance_id: 'o-1', created_at: 1736937000000, updated_at: 1736937000001 },
   LIST_INSTANCES: { instances: [{ id: 'o-1', machine: 'order', version: 1, state: 'pending', created_at: 1, updated_at: 2, last_wal_offset: 3 }], total: 57, has_more: true, next_after: 'o-1' },
   DELETE_INSTANCE: { instance_id: 'o-1', deleted: true, wal_offset: 20 },
-  APPLY_EVENT: { from_state: 'pending', to_state: 'paid', ctx: CTX, wal_offset: 15, applied: true, event_id: 'evt-1' },
+  APPLY_EVENT: { from_state: 'pending', to_state: 'paid', ctx: CTX, wal_offset: 15, applied: true, event_id: 'evt-1', dry_run: true },
   BATCH: { results: [{ status: 'ok', result: { instance_id: 'a', state: 's', wal_offset: 1 }, error: null }, { status: 'error', result: null, error: { code: 'INSTANCE_NOT_FOUND', message: 'instance not found: x', retryable: false, details: { instance_id: 'x' } } }] },
   WATCH_INSTANCE: { subscription_id: 'sub-1', instance_id: 'o-1', current_state: 'paid', current_wal_offset: 15 },
   WATCH_ALL: { subscription_id: 'sub-2', wal_offset: 42 },
@@ -54,6 +54,15 @@ const RESULTS: Record<OpName, Record<string, unknown>> = {
     earliest_offset: 12,
     complete: true,
   },
+  GET_TRANSITIONS: {
+    instance_id: 'o-1',
+    state: 'pending',
+    wal_offset: 14,
+    transitions: [
+      { event: 'PAY', to: 'paid', guard: 'ctx.a > 0', guard_passes: false, meta: { ui: 'red' }, taken: false },
+      { event: 'PAY', to: 'free', guard_passes: null, taken: true },
+    ],
+  },
 }
 
 const VALID_PARAMS: Partial<Record<OpName, Record<string, unknown>>> = {
@@ -73,6 +82,7 @@ const VALID_PARAMS: Partial<Record<OpName, Record<string, unknown>>> = {
   VALIDATE_MACHINE: { definition: DEF },
   GET_DIAGRAM: { machine: 'm', format: 'dot', highlight: 'a' },
   GET_HISTORY: { instance_id: 'i', from_offset: 5, limit: 10, reverse: true },
+  GET_TRANSITIONS: { instance_id: 'i' },
 }
 
 const MESSAGES: Array<[string, TSchema, unknown]> = [

@@ -245,7 +245,9 @@ t.test('subscriptions: response before events, event fields, include_ctx, payloa
 
   resultOf(await c.request('APPLY_EVENT', { instance_id: 'watch-1', event: 'PAY', payload: null }))
   const event = await c.waitFor(m => m.type === 'event' && m.subscription_id === w.subscription_id)
-  t.same(Object.keys(event).sort(), ['event', 'from_state', 'instance_id', 'machine', 'payload', 'subscription_id', 'to_state', 'type', 'version', 'wal_offset'])
+  // `at` is an extension field (history.md §6a); the SDKs skip fields they do not model, as they do `meta`
+  t.same(Object.keys(event).sort(), ['at', 'event', 'from_state', 'instance_id', 'machine', 'payload', 'subscription_id', 'to_state', 'type', 'version', 'wal_offset'])
+  t.notOk('kind' in event, 'no kind without include_lifecycle')
   t.equal(event.payload, null, 'payload null: every SDK models it as an optional object')
   t.ok(isUint(event.version) && isUint(event.wal_offset))
   const withCtx = await c.waitFor(m => m.type === 'event' && m.subscription_id === all.subscription_id)

@@ -235,7 +235,7 @@ t.test('SNAPSHOT_INSTANCE, WAL_READ, WAL_STATS, COMPACT, INFO, PING', async t =>
   })
   t.equal((await rejected(c.request('COMPACT', { force_snapshot: 'yes' }))).details.field, 'force_snapshot')
   t.match(await c.request('INFO'), {
-    server_name: 'rstmdb', server_version: '0.1.0', protocol_version: 1, features: ['idempotency', 'batch', 'wal_read', 'watch_replay', 'diagram', 'history'],
+    server_name: 'rstmdb', server_version: '0.1.0', protocol_version: 1, features: ['idempotency', 'batch', 'wal_read', 'watch_replay', 'diagram', 'history', 'transitions', 'dry_run', 'lifecycle_events'],
     max_frame_bytes: 16777216, max_batch_ops: 100, uptime_secs: Number, wal_offset: head, machines: 3, connections: Number,
   })
   t.same(await c.request('PING'), { pong: true })

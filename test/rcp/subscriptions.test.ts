@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { Client, Watch, WatchOp } from 'rstmdb'
+import type { Client, OpInput, Watch, WatchOp } from 'rstmdb'
 import { clientFor, collect, rejected, type Collected } from '../support/client.js'
 import { rawClientFor, type RawClient } from '../support/raw-client.js'
 import { startServer, type RunningServer } from '../support/server.js'
@@ -62,7 +62,7 @@ t.test('filters: AND across lists, OR within a list; include_ctx; WATCH_INSTANCE
   await w.createInstance({ machine: 'loop', version: 1, instance_id: 'l1' })
   await w.createInstance({ machine: 'other', version: 1, instance_id: 'o1', initial_ctx: { k: 1 } })
   const s = await clientFor(t, server, { wireMode: 'jsonl' })
-  const filters: Record<string, any> = {
+  const filters: Record<string, OpInput<'WATCH_ALL'>> = {
     all: {},
     loopOnly: { machines: ['loop'] },
     bothTock: { machines: ['loop', 'other'], events: ['TOCK'] },
@@ -102,10 +102,11 @@ t.test('filters: AND across lists, OR within a list; include_ctx; WATCH_INSTANCE
   t.same(offsetsIn(inst), expect(a => a.id === 'o1'))
 
   const first = subs.all.events[0]
+  const [record] = (await w.walRead({ from_offset: applied[0].wal_offset, limit: 1 })).records
   t.same(first, {
     type: 'event', subscription_id: sids.all, instance_id: 'l1', machine: 'loop', version: 1, wal_offset: applied[0].wal_offset,
-    from_state: 'a', to_state: 'b', event: 'TICK', payload: { x: 1 }, ctx: { x: 1 },
-  })
+    from_state: 'a', to_state: 'b', event: 'TICK', payload: { x: 1 }, ctx: { x: 1 }, at: new Date(Number((record.entry as Record<string, unknown>).ts)).toISOString(),
+  }, 'the RCP event shape, with `at`: the time of its WAL entry')
   const noCtx = subs.noCtx.events
   t.equal(noCtx.length, 3)
   t.ok(noCtx.every(e => !('ctx' in e)), 'include_ctx false leaves ctx out')

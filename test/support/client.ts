@@ -1,4 +1,4 @@
-import { Client, RcpError, type ClientOptions, type RequestOptions, type Watch, type WatchEvent, type WatchOp } from 'rstmdb'
+import { Client, RcpError, type AnyWatchEvent, type ClientOptions, type RequestOptions, type Watch, type WatchEvent, type WatchOp } from 'rstmdb'
 import type { ErrorBody } from '../../protocol/errors.js'
 import type { Teardown } from './temp-dir.js'
 
@@ -24,15 +24,15 @@ export async function rejected (request: Promise<unknown>): Promise<ErrorBody & 
 }
 
 /** A watch read in the background: what it delivered so far, and a way to wait for an event. */
-export interface Collected {
-  events: WatchEvent[]
+export interface Collected<E extends AnyWatchEvent = WatchEvent> {
+  events: E[]
   /** resolves once an event satisfies `predicate` (checks earlier ones too); rejects after `timeoutMs` or when the watch fails or ends */
-  until: (predicate: (event: WatchEvent) => boolean, timeoutMs?: number) => Promise<WatchEvent>
+  until: (predicate: (event: E) => boolean, timeoutMs?: number) => Promise<E>
 }
 
-export function collect (watch: Watch<WatchOp>): Collected {
-  const events: WatchEvent[] = []
-  const waiters = new Set<{ predicate: (e: WatchEvent) => boolean, resolve: (e: WatchEvent) => void, reject: (err: Error) => void }>()
+export function collect<E extends AnyWatchEvent = WatchEvent> (watch: Watch<WatchOp, E>): Collected<E> {
+  const events: E[] = []
+  const waiters = new Set<{ predicate: (e: E) => boolean, resolve: (e: E) => void, reject: (err: Error) => void }>()
   let over: Error | null = null
   void (async () => {
     try {
@@ -54,7 +54,7 @@ export function collect (watch: Watch<WatchOp>): Collected {
       if (over !== null) return Promise.reject(over)
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => done(() => reject(new Error(`timed out after ${events.length} events`))), timeoutMs)
-        const entry = { predicate, resolve: (e: WatchEvent) => done(() => resolve(e)), reject: (err: Error) => done(() => reject(err)) }
+        const entry = { predicate, resolve: (e: E) => done(() => resolve(e)), reject: (err: Error) => done(() => reject(err)) }
         function done (settle: () => void): void {
           clearTimeout(timer)
           waiters.delete(entry)

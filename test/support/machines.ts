@@ -34,3 +34,19 @@ export const WALKTHROUGH_ORDER = {
     { from: 'shipped', event: 'DELIVER', to: 'delivered' },
   ],
 }
+
+/**
+ * GET_TRANSITIONS and dry-run tests: several guarded transitions for one event (tried in
+ * definition order), a guard that can fail alone, transition meta, and two states with exits.
+ */
+export const REVIEW = {
+  states: ['submitted', 'approved', 'escalated', 'rejected'],
+  initial: 'submitted',
+  transitions: [
+    { from: 'submitted', event: 'REVIEW', to: 'approved', guard: 'ctx.score >= 80', meta: { ui: 'green' } },
+    { from: 'submitted', event: 'REVIEW', to: 'escalated', guard: 'ctx.score >= 50' },
+    { from: 'submitted', event: 'REVIEW', to: 'rejected' },
+    { from: ['submitted', 'escalated'], event: 'WITHDRAW', to: 'rejected', guard: 'ctx.locked != true' },
+    { from: 'escalated', event: 'REVIEW', to: 'approved', guard: 'ctx.manager == true' },
+  ],
+}

@@ -17,6 +17,7 @@ import type { ReadResult } from './wal-reader.js'
 import { createWalWriter, formatFsyncPolicy } from './wal-writer.js'
 import type { FsyncPolicy, IoStats, WalState } from './wal-writer.js'
 import type { Log } from './log.js'
+import { createWaiters } from './waiters.js'
 
 export { encodeRecord, HEADER_SIZE, FLAG_GROUP_CONT } from './record.js'
 export { segmentName } from './segments.js'
@@ -32,7 +33,7 @@ export type { Logger } from './logger.js'
 export { silentLogger } from './logger.js'
 export { formatFsyncPolicy } from './wal-writer.js'
 export type { FsyncPolicy, IoStats } from './wal-writer.js'
-export type { CommitListener, CommittedRecord, Log, Pin } from './log.js'
+export type { CommitListener, CommittedRecord, Log, Pin, SkipListener } from './log.js'
 export type { ReadResult } from './wal-reader.js'
 
 export interface StorageOptions {
@@ -132,6 +133,10 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
     io: { bytes_written: 0, bytes_read: recovered.bytesRead, writes: 0, reads: 1, fsyncs: 0 },
   }
   const writer = createWalWriter({ state, segmentSize: opts.segmentSizeBytes, policy: opts.fsyncPolicy, files, logger, activeFd })
+  const committedWaiters = createWaiters()
+  writer.onCommit(() => {
+    if (committedWaiters.size > 0) committedWaiters.reached(state.lastCommitted)
+  })
   // newest first; the two retained generations of §7
   let snapshots: FullSnapshotInfo[] = recovered.snapshots
   const pins = new Set<{ sequence: number }>()
@@ -195,6 +200,7 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
     },
     appendedHead: () => state.lastAppended,
     committedHead: () => state.lastCommitted,
+    untilCommitted: (sequence, timeoutMs) => state.lastCommitted >= sequence ? Promise.resolve(true) : committedWaiters.add(sequence, timeoutMs),
     earliestOffset,
     isFailed: writer.isFailed,
     stats: () => ({
@@ -217,6 +223,7 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
     instanceSnapshots: createInstanceSnapshots(path.join(snapDir, 'instances'), logger),
     async close () {
       await writer.close()
+      committedWaiters.clear()
       releaseLock()
     },
   }

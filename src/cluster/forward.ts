@@ -2,11 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { RequestError } from '@nats-io/transport-node'
 import type { NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { JsonObject } from '../../protocol/entries.js'
-import { badRequest, isErrorCode, RcpError, toRcpError } from '../../protocol/errors.js'
+import { badRequest, isErrorCode, RcpError, toRcpError, unavailable } from '../../protocol/errors.js'
 import type { ErrorBody } from '../../protocol/errors.js'
 import { isOpName } from '../../protocol/schemas.js'
 import type { OpName } from '../../protocol/schemas.js'
-import { clusterUnavailable } from '../../storage/jetstream/index.js'
 import type { OpOutcome } from '../ops/types.js'
 
 /**
@@ -54,10 +53,20 @@ export function serveWrites (nc: NatsConnection, subject: string, handle: (op: O
         return
       }
       pending.then(
-        (o) => msg.respond(JSON.stringify({ result: o.result, wal_offset: o.walOffset })),
+        (o) => {
+          const reply = JSON.stringify({ result: o.result, wal_offset: o.walOffset })
+          // larger than max_payload: the write was made, but its result cannot travel back
+          if (Buffer.byteLength(reply) <= (nc.info?.max_payload ?? Infinity)) msg.respond(reply)
+          else msg.respond(JSON.stringify({ error: tooLarge(o.walOffset).toJSON() }))
+        },
         (e: unknown) => msg.respond(JSON.stringify({ error: toRcpError(e).toJSON() })))
     },
   })
+}
+
+function tooLarge (walOffset: number): RcpError {
+  return new RcpError('INTERNAL_ERROR', `the write was made at offset ${walOffset}, but its result exceeds the NATS max_payload and cannot be forwarded; read it back, or raise max_payload`,
+    { wal_offset: walOffset })
 }
 
 function fromBody (body: ErrorBody): RcpError {
@@ -87,7 +96,7 @@ export async function forwardWrite (nc: NatsConnection, subject: string, op: str
       reply = (await nc.request(subject, payload, { timeout: Math.max(1, Math.ceil(left)) })).json<ForwardReply>()
     } catch (err) {
       if (!(err instanceof RequestError && err.isNoResponders())) {
-        throw clusterUnavailable('no_leader', `the leader did not answer within ${waitMs} ms (${(err as Error).message}); the write may or may not have been made`)
+        throw unavailable('no_leader', `the leader did not answer within ${waitMs} ms (${(err as Error).message}); the write may or may not have been made`)
       }
       reply = { retry: true }
     }
@@ -96,5 +105,5 @@ export async function forwardWrite (nc: NatsConnection, subject: string, op: str
     await sleep(Math.min(pause, Math.max(0, deadline - performance.now())))
     pause = Math.min(pause * 2, RETRY_MAX_MS)
   }
-  throw clusterUnavailable('no_leader', `no leader took the write within ${waitMs} ms (election in progress)`)
+  throw unavailable('no_leader', `no leader took the write within ${waitMs} ms (election in progress)`)
 }

@@ -2,20 +2,25 @@ import type { JsonObject } from '../../protocol/entries.js'
 import { MAX_MESSAGE_BYTES } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
 import { MAX_BATCH_OPS, PROTOCOL_VERSION, SERVER_FEATURES, SERVER_NAME, SERVER_VERSION } from '../../protocol/identity.js'
-import { OPS, validateParams, type OpName } from '../../protocol/schemas.js'
+import { MIN_OFFSET_OPS, OPS, validateParams, type OpName } from '../../protocol/schemas.js'
 import type { Storage } from '../../storage/index.js'
 import type { Engine, ReadOp, WriteOp } from '../engine/types.js'
+import { untilApplied } from './applied.js'
 import type { Compactor } from './compaction.js'
 import type { CallerInfo, Dispatch, Dispatcher, OpOutcome } from './types.js'
 
 /** What the dispatcher needs of storage: the log, and WAL_STATS and instance snapshots. */
-export type DispatcherStorage = Pick<Storage, 'append' | 'waitFor' | 'read' | 'committedHead' | 'earliestOffset' | 'isFailed' | 'stats' | 'instanceSnapshots'>
+export type DispatcherStorage = Pick<Storage, 'append' | 'waitFor' | 'read' | 'committedHead' | 'untilCommitted' | 'earliestOffset' | 'isFailed' | 'stats' | 'instanceSnapshots'>
 
 export interface DispatcherDeps {
   engine: Engine
   storage: DispatcherStorage
   compactor: Compactor
   now: () => number
+  /** how long a read with `min_offset` waits for this node to apply it (cluster.read_wait_ms) */
+  readWaitMs: number
+  /** INFO's `cluster` object, in cluster mode (cluster.md §4) */
+  clusterInfo?: () => JsonObject
 }
 
 const ENGINE_READS: ReadonlySet<OpName> = new Set<OpName>(['GET_MACHINE', 'LIST_MACHINES', 'GET_INSTANCE', 'LIST_INSTANCES', 'VALIDATE_MACHINE', 'GET_DIAGRAM'])
@@ -29,7 +34,7 @@ const WAL_READ_MAX_BYTES = MAX_MESSAGE_BYTES - 128 * 1024
  * and storage. Writes are decided, appended and applied in one synchronous
  * stretch, so they are decided one at a time in arrival order.
  */
-export function createDispatcher ({ engine, storage, compactor, now }: DispatcherDeps): Dispatcher {
+export function createDispatcher ({ engine, storage, compactor, now, readWaitMs, clusterInfo }: DispatcherDeps): Dispatcher {
   const startedAt = now()
 
   // no await in here: decide, append and apply happen in one turn
@@ -99,13 +104,16 @@ export function createDispatcher ({ engine, storage, compactor, now }: Dispatche
       machines: stats.machines,
       instances: stats.instances,
       connections: caller?.connections ?? 0,
+      ...(clusterInfo === undefined ? {} : { cluster: clusterInfo() }),
     })
   }
+
 
   async function run (op: OpName, rawParams: unknown, caller?: CallerInfo): Promise<OpOutcome> {
     if (SESSION_OPS.has(op)) throw new RcpError('BAD_REQUEST', `${op} is a session op, not a data op`, { op })
     const params = validateParams(op, rawParams)
     if (OPS[op].write) return await dispatchWrite(op as WriteOp, params)
+    if (MIN_OFFSET_OPS.has(op) && params.min_offset !== undefined) await untilApplied(storage, params.min_offset as number, readWaitMs)
     if (ENGINE_READS.has(op)) return read(engine.read(op as ReadOp, params))
     switch (op) {
       case 'INFO': return info(caller)

@@ -33,3 +33,10 @@ export interface Dispatcher {
   /** current committed head, for meta.wal_offset of session-level ops */
   head: () => number
 }
+
+/**
+ * What /readyz reports (config.md §3, cluster.md §4): `ok`, or why the node should not get
+ * traffic now. Single node: `wal_failed` once the WAL refuses writes. Cluster: `catching_up`
+ * until the node has applied the stream once, `nats_disconnected` while it has lost NATS.
+ */
+export type Readiness = 'ok' | 'wal_failed' | 'catching_up' | 'nats_disconnected'

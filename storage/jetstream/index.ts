@@ -18,8 +18,7 @@ import type { JetStreamLog, StreamState } from './log.js'
 
 export { connectNats } from './connect.js'
 export type { NatsConnectOptions } from './connect.js'
-export { clusterUnavailable, IncompatibleSettingsError, NatsConnectError } from './errors.js'
-export type { ClusterUnavailableReason } from './errors.js'
+export { IncompatibleSettingsError, NatsConnectError } from './errors.js'
 export { createJetStreamLog, readStreamState } from './log.js'
 export type { FollowOptions, JetStreamLog, LeadOptions, StreamState } from './log.js'
 export { acquireLease, readLeader, watchLeader, LEADER_KEY } from './lease.js'
@@ -33,6 +32,7 @@ export type { SnapshotObject, SnapshotStore } from './snapshots.js'
 export { createSubjects, subjectToken } from './subjects.js'
 export type { Subjects } from './subjects.js'
 export { TermIndex } from './terms.js'
+export { maxRecordBytes } from './writer.js'
 
 export interface JetStreamOptions {
   nats: NatsConnectOptions

@@ -63,6 +63,7 @@ export async function startNode (servers: string[], id: string, opts: NodeOption
   })
   const commits: number[] = []
   node.log.onCommit((records) => { for (const r of records) commits.push(r.sequence) })
+  node.join()
   return { id, node, logs, commits }
 }
 
@@ -83,8 +84,8 @@ export async function electedLeader (nodes: TestNode[]): Promise<TestNode> {
 }
 
 /** An op on a node, its result as plain JSON. */
-export async function call (n: TestNode, op: OpName, params: JsonObject = {}, minOffset?: number): Promise<{ result: JsonObject, walOffset: number }> {
-  const outcome = await n.node.dispatch(op, params, undefined, { minOffset })
+export async function call (n: TestNode, op: OpName, params: JsonObject = {}): Promise<{ result: JsonObject, walOffset: number }> {
+  const outcome = await n.node.dispatch(op, params)
   return { result: outcome.result as JsonObject, walOffset: outcome.walOffset }
 }
 

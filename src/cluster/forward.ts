@@ -73,13 +73,20 @@ function fromBody (body: ErrorBody): RcpError {
   return isErrorCode(body.code) ? new RcpError(body.code, body.message, body.details ?? {}) : new RcpError('INTERNAL_ERROR', body.message)
 }
 
+/** Tells when the leader a request went to is gone; one per attempt. */
+export type LeaderGone = () => { gone: Promise<void>, cancel: () => void }
+
+const GONE: unique symbol = Symbol('leader gone')
+
 /**
  * Sends a write to the leader and returns its outcome. While no leader answers (an
  * election, no responders), it asks again until `waitMs` has passed, then fails with
  * WAL_IO_ERROR `no_leader`. A request the leader may have received but did not answer
- * in time is not sent again: its outcome is unknown, so it fails (retryable).
+ * is not sent again: its outcome is unknown, so it fails (retryable): when the leader
+ * is gone (`leaderGone`: its lease lapsed or another node holds it), at once, rather
+ * than at the end of `waitMs`.
  */
-export async function forwardWrite (nc: NatsConnection, subject: string, op: string, params: unknown, waitMs: number): Promise<OpOutcome> {
+export async function forwardWrite (nc: NatsConnection, subject: string, op: string, params: unknown, waitMs: number, leaderGone: LeaderGone): Promise<OpOutcome> {
   const payload = Buffer.from(JSON.stringify({ op, params }), 'utf8')
   const limit = nc.info?.max_payload ?? Infinity
   if (payload.length > limit) {
@@ -92,13 +99,21 @@ export async function forwardWrite (nc: NatsConnection, subject: string, op: str
     const left = deadline - performance.now()
     if (left <= 0) break
     let reply: ForwardReply
+    const watch = leaderGone()
     try {
-      reply = (await nc.request(subject, payload, { timeout: Math.max(1, Math.ceil(left)) })).json<ForwardReply>()
+      const answer = await Promise.race([nc.request(subject, payload, { timeout: Math.max(1, Math.ceil(left)) }), watch.gone.then(() => GONE)])
+      if (typeof answer === 'symbol') {
+        throw unavailable('leadership_lost', 'the leader went away while the write was forwarded to it; the write may or may not have been made')
+      }
+      reply = answer.json<ForwardReply>()
     } catch (err) {
+      if (err instanceof RcpError) throw err
       if (!(err instanceof RequestError && err.isNoResponders())) {
         throw unavailable('no_leader', `the leader did not answer within ${waitMs} ms (${(err as Error).message}); the write may or may not have been made`)
       }
       reply = { retry: true }
+    } finally {
+      watch.cancel()
     }
     if ('result' in reply) return { result: reply.result, walOffset: reply.wal_offset }
     if ('error' in reply) throw fromBody(reply.error)

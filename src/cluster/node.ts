@@ -29,7 +29,7 @@ import { isOpName, OPS } from '../../protocol/schemas.js'
 import type { ClusterInfo, OpName } from '../../protocol/schemas.js'
 import type { Static } from '@sinclair/typebox'
 import { createEngineRef } from './engine-ref.js'
-import { forwardWrite, serveWrites } from './forward.js'
+import { forwardWrite, serveWrites, type LeaderGone } from './forward.js'
 
 export interface ClusterNodeOptions {
   /** the `cluster` section of the configuration (cluster.md §7) */
@@ -115,6 +115,9 @@ export interface ClusterNode {
   /** hands leadership over (as handOver) and disconnects */
   close: () => Promise<void>
 }
+
+/** the same leadership: a term is null only between the create and the first renewal */
+const sameLeader = (a: LeaderInfo, b: LeaderInfo): boolean => a.node_id === b.node_id && (a.term === null || b.term === null || a.term === b.term)
 
 /** ops decided by the leader, forwarded from followers (cluster.md §4): the writes, and those that write snapshots */
 const leaderOp = (op: OpName): boolean => OPS[op].write || op === 'COMPACT' || op === 'SNAPSHOT_INSTANCE'
@@ -349,17 +352,43 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
     logger.info({ term, node_id: nodeId, offset: sequence }, 'leader: taking writes')
   }
 
+  /** who holds the lease changed: forwarded writes in flight to the previous holder end (see forwardWrite) */
+  const leaderChanges = new Set<(info: LeaderInfo | null) => void>()
+
   function onLeader (info: LeaderInfo | null): void {
     leader = info
+    for (const change of [...leaderChanges]) change(info)
     if (info !== null || role !== 'follower' || leaving || campaigning) return
     campaigning = true
     void transition('campaign', campaign).finally(() => { campaigning = false })
   }
 
+  /**
+   * Resolves once the leader a request is sent to now is gone: its lease lapsed, or another
+   * node holds it. With no leader known yet, the first one that appears is the one it went to.
+   */
+  const leaderGone: LeaderGone = () => {
+    let at = leader
+    let change: ((info: LeaderInfo | null) => void) | null = null
+    const gone = new Promise<void>((resolve) => {
+      change = (info) => {
+        if (at === null) at = info
+        else if (info === null || !sameLeader(at, info)) resolve()
+      }
+      leaderChanges.add(change)
+    })
+    return { gone, cancel: () => { if (change !== null) leaderChanges.delete(change) } }
+  }
+
+  /** the role as clients see it: a leader whose lease has lapsed decides nothing more, even before it steps down */
+  function visibleRole (): Role {
+    return role === 'leader' && lease !== null && !lease.valid() ? 'follower' : role
+  }
+
   function status (): ClusterStatus {
     return {
       node_id: nodeId,
-      role,
+      role: visibleRole(),
       term: lease?.term ?? log.term(),
       leader: role === 'leader' && lease !== null ? { ...self, term: lease.term } : leader,
       applied_offset: log.committedHead(),
@@ -373,7 +402,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
     // decided here when this node leads (in the same turn as the check); once it hands over, the next leader decides
     if (role === 'leader' && leaderDispatcher !== null && !leaving) return await leaderDispatcher.dispatch(op, params, caller)
     if (!connected) throw unavailable('no_leader', 'this node has lost its connection to NATS')
-    const outcome = await forwardWrite(nc, subjects.rpcWrite, op, params, cfg.write_wait_ms)
+    const outcome = await forwardWrite(nc, subjects.rpcWrite, op, params, cfg.write_wait_ms, leaderGone)
     counters.forwarded++
     // the caller reads back from this node: answer once its state has the write
     await untilApplied(log, outcome.walOffset, cfg.read_wait_ms)
@@ -438,7 +467,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
     dispatch: run as Dispatch,
     attach: bus.attach,
     head: () => log.committedHead(),
-    isLeader: () => role === 'leader',
+    isLeader: () => visibleRole() === 'leader',
     stats: () => {
       const s = status()
       return {
@@ -446,7 +475,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
         wal: store.stats(),
         bus: bus.stats(),
         cluster: {
-          leader: role === 'leader',
+          leader: visibleRole() === 'leader',
           term: s.term,
           applied_offset: s.applied_offset,
           lag_entries: s.stream_last_offset - s.applied_offset,

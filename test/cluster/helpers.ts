@@ -8,7 +8,7 @@ import { DEFAULT_COMPACTION, DEFAULT_STORAGE, DEFAULTS } from '../../src/config/
 import type { ClusterSection, CompactionSection } from '../../src/config/schema.js'
 
 import { startNats } from '../support/nats.js'
-import type { NatsCluster } from '../support/nats.js'
+import type { NatsCluster, NatsOptions } from '../support/nats.js'
 import { startProxy } from '../support/proxy.js'
 import type { Proxy } from '../support/proxy.js'
 
@@ -102,8 +102,8 @@ export async function closeAll (nodes: TestNode[]): Promise<void> {
 }
 
 /** NATS servers for one test, stopped (store directories removed) when it ends. */
-export async function natsFor (t: Test, size: number, args: string[] = []): Promise<NatsCluster> {
-  const nats = await startNats(size, args)
+export async function natsFor (t: Test, size: number, opts: NatsOptions = {}): Promise<NatsCluster> {
+  const nats = await startNats(size, opts)
   t.teardown(() => nats.stop())
   return nats
 }

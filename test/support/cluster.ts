@@ -155,10 +155,10 @@ export async function clientOf (t: Teardown, servers: string | string[], options
 }
 
 /** INFO's cluster object of a node over its gateway, or null when it does not answer. */
-export async function clusterInfo (node: NodeProcess): Promise<{ role: string, term: number, applied_offset: number, node_id: string } | null> {
+export async function clusterInfo (node: NodeProcess, timeoutMs = 2000): Promise<{ role: string, term: number, applied_offset: number, node_id: string } | null> {
   if (node.server === null) return null
   try {
-    const res = await fetch(`${node.url}/v1/info`, { signal: AbortSignal.timeout(2000) })
+    const res = await fetch(`${node.url}/v1/info`, { signal: AbortSignal.timeout(timeoutMs) })
     if (!res.ok) return null
     return (await res.json() as { cluster: { role: string, term: number, applied_offset: number, node_id: string } }).cluster
   } catch {

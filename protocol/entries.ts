@@ -37,6 +37,8 @@ export interface CreateInstanceEntry {
   initial_state: string
   initial_ctx: JsonObject
   idempotency_key?: string
+  /** rcp.md §9: SHA-256 of the request the key was first used with */
+  idempotency_fingerprint?: string
   instance_id_generated?: boolean
   ts: number
 }
@@ -53,6 +55,7 @@ export interface ApplyEventEntry {
   ctx: JsonObject
   event_id?: string
   idempotency_key?: string
+  idempotency_fingerprint?: string
   ts: number
 }
 
@@ -60,6 +63,7 @@ export interface DeleteInstanceEntry {
   type: 'delete_instance'
   instance_id: string
   idempotency_key?: string
+  idempotency_fingerprint?: string
   ts: number
 }
 

@@ -9,7 +9,7 @@ import { BEARER, IdempotencyHeader, bodyParams, dispatch, mergeHeader, parseIfMa
 
 const ApplyEventHeaders = Type.Object({
   ...IdempotencyHeader.properties,
-  'if-match': Type.Optional(Type.String({ description: 'a strong tag "<n>" (the instance ETag): becomes expected_wal_offset; a mismatch is 412' })),
+  'if-match': Type.Optional(Type.String({ description: 'a strong entity tag holding a WAL offset, e.g. "42" (the instance ETag): becomes expected_wal_offset; a mismatch is 412' })),
 })
 
 /** APPLY_EVENT and BATCH. */

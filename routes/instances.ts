@@ -40,7 +40,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asy
       response: {
         200: { ...CreateInstanceResult, description: 'idempotent replay: the original result' },
         201: { ...CreateInstanceResult, description: 'created; Location names the instance' },
-        ...problems(400, 401, [404, 'MACHINE_NOT_FOUND'], [409, 'INSTANCE_EXISTS'], 413, 415, 500, 503),
+        ...problems(400, 401, [404, 'MACHINE_NOT_FOUND'], [409, 'INSTANCE_EXISTS'], 413, 415, [422, 'CONFLICT'], 500, 503),
       },
     },
   }, async (request, reply) => {
@@ -89,7 +89,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asy
       security: BEARER,
       params: InstancePath,
       headers: IdempotencyHeader,
-      response: { 200: DeleteInstanceResult, ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], 500, 503) },
+      response: { 200: DeleteInstanceResult, ...problems(400, 401, [404, 'INSTANCE_NOT_FOUND'], [422, 'CONFLICT'], 500, 503) },
     },
   }, async (request, reply) => {
     const params = { instance_id: request.params.id, idempotency_key: request.headers['idempotency-key'] }

@@ -33,8 +33,13 @@ const STATUS: Record<ErrorCode, number> = {
   INTERNAL_ERROR: 500,
 }
 
-export function statusOf (code: ErrorCode): number {
-  return STATUS[code]
+/**
+ * The HTTP status of an RCP error: its code's, except a reused idempotency key, which the
+ * IETF Idempotency-Key draft answers with 422 (the request cannot be processed as sent).
+ */
+export function statusOf (error: RcpError): number {
+  if (error.code === 'CONFLICT' && error.details.reason === 'idempotency_key_reused') return 422
+  return STATUS[error.code]
 }
 
 export interface Problem {
@@ -53,7 +58,7 @@ function titleOf (code: ErrorCode): string {
   return words[0].toUpperCase() + words.slice(1)
 }
 
-export function problemOf (error: RcpError, status = statusOf(error.code)): Problem {
+export function problemOf (error: RcpError, status = statusOf(error)): Problem {
   const body: Problem = {
     type: `https://rstmdb.dev/errors/${error.code}`,
     title: titleOf(error.code),
@@ -107,7 +112,7 @@ function validationField (err: FastifyLikeError): string {
  * and anything else is INTERNAL_ERROR with no internals in the body.
  */
 export function classify (err: unknown): { error: RcpError, status: number } {
-  if (err instanceof RcpError) return { error: err, status: statusOf(err.code) }
+  if (err instanceof RcpError) return { error: err, status: statusOf(err) }
   if (err instanceof StatusError) return { error: err.error, status: err.status }
   const e = (err ?? {}) as FastifyLikeError
   if (e.validation !== undefined) {
@@ -143,7 +148,7 @@ const DESCRIPTIONS: Record<number, string> = {
   412: 'CONFLICT: If-Match did not match last_wal_offset',
   413: 'body larger than http.body_limit',
   415: 'unsupported Content-Type',
-  422: 'the state machine refused the request',
+  422: 'the state machine refused the request, or an idempotency key was reused for a different request',
   426: 'not a WebSocket upgrade',
   500: 'INTERNAL_ERROR',
   503: 'WAL_IO_ERROR: the WAL failed or the server is still recovering; in cluster mode also no_leader, leadership_lost or replica_behind in details.reason, with Retry-After',
@@ -186,6 +191,7 @@ const SAMPLES: Record<number, Partial<Record<ErrorCode, [string, Record<string, 
   422: {
     INVALID_TRANSITION: ['no transition for event SHIP from state created', { instance_id: 'order-1', current_state: 'created', event: 'SHIP' }],
     MACHINE_VERSION_LIMIT_EXCEEDED: ['machine version limit exceeded: order has 10 versions (limit 10)', { machine: 'order', limit: 10, versions: 10 }],
+    CONFLICT: ['idempotency key pay-1 was already used for a different request', { reason: 'idempotency_key_reused', idempotency_key: 'pay-1' }],
   },
   426: { BAD_REQUEST: ['this route needs a WebSocket upgrade', { reason: 'upgrade_required' }] },
   500: { INTERNAL_ERROR: ['internal error', {}] },

@@ -136,7 +136,7 @@ export function createWatchHub (ctx: AppContext): WatchHub {
     })
     const first = openRequest(request.query)
     // a page that asked for a subscription and cannot have it learns why from the close
-    if (first !== null) session.request(OPEN_ID, first.op, first.params, error => ws.close(4000 + statusOf(error.code), closeReason(error)))
+    if (first !== null) session.request(OPEN_ID, first.op, first.params, error => ws.close(4000 + statusOf(error), closeReason(error)))
   }
 
   const plugin: FastifyPluginAsync<RoutePluginOptions> = async (app) => {

@@ -59,6 +59,7 @@ function overlay (base: View, firstSequence: number, now: number): { view: View,
         replays.set(scopeKey(entryScope(entry), entry.idempotency_key), {
           result: (seqOf: SeqOf) => storedResult(entry, seqOf(entry)),
           offset: (seqOf: SeqOf) => seqOf(entry),
+          fingerprint: entry.idempotency_fingerprint,
         })
       }
     }

@@ -1,4 +1,6 @@
+import { canonicalJson, sha256Hex } from '../../protocol/canonical.js'
 import type { JsonObject } from '../../protocol/entries.js'
+import { RcpError } from '../../protocol/errors.js'
 import type { InstanceEntry } from './instances.js'
 import type { IdempotencyOp, IdempotencyRecord } from './types.js'
 
@@ -37,6 +39,27 @@ export function entryScope (entry: InstanceEntry): Scope {
 /** Unambiguous map key: the target's length fences it off from the key. */
 export const scopeKey = (scope: Scope, key: string): string =>
   `${scope.op}:${scope.kind}:${scope.target.length}:${scope.target}:${key}`
+
+/** Params that say nothing about what the request does: left out of its fingerprint. */
+const UNFINGERPRINTED = new Set(['idempotency_key', 'dry_run'])
+
+/**
+ * The fingerprint stored with a key (rcp.md §9): SHA-256 of the canonical JSON of the op
+ * name and its params without the key, so a key reused for another request is caught.
+ */
+export function fingerprintOf (op: IdempotencyOp, params: JsonObject): string {
+  const rest: JsonObject = {}
+  for (const name of Object.keys(params)) if (!UNFINGERPRINTED.has(name) && params[name] !== undefined) rest[name] = params[name]
+  return sha256Hex(canonicalJson({ op, params: rest }))
+}
+
+/** A stored key matched: the same request replays, another request is refused (nothing is written either way). */
+export function checkFingerprint (stored: string | undefined, fingerprint: string, key: string): void {
+  if (stored === undefined || stored === fingerprint) return
+  throw new RcpError('CONFLICT', `idempotency key ${key} was already used for a different request`, {
+    reason: 'idempotency_key_reused', idempotency_key: key,
+  })
+}
 
 /** The result stored for a keyed write (rcp.md §9), derived from its entry and sequence. */
 export function storedResult (entry: InstanceEntry, sequence: number): JsonObject {

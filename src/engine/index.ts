@@ -50,7 +50,7 @@ export function createEngine (overrides: Partial<EngineOptions> = {}): Engine {
     replay: (scope, key) => {
       const record = idem.lookup(scope, key, options.now())
       if (!record) return undefined
-      return { result: () => ({ ...record.result }), offset: () => record.sequence }
+      return { result: () => ({ ...record.result }), offset: () => record.sequence, fingerprint: record.fingerprint }
     },
     machine: (name, version) => machines.get(name, version),
   }
@@ -134,6 +134,7 @@ export function createEngine (overrides: Partial<EngineOptions> = {}): Engine {
         sequence,
         ts: next.updated_at,
         result: storedResult(entry, sequence),
+        ...(entry.idempotency_fingerprint === undefined ? {} : { fingerprint: entry.idempotency_fingerprint }),
       }))
     }
   }

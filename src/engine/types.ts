@@ -74,6 +74,8 @@ export interface IdempotencyRecord {
   readonly sequence: number
   readonly ts: number
   readonly result: JsonObject
+  /** the request's fingerprint (rcp.md §9); records from before fingerprints have none and match any request */
+  readonly fingerprint?: string
 }
 
 /** The lines of a full snapshot between header and trailer (storage.md §6), in file order. */

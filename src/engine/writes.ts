@@ -5,7 +5,7 @@ import { validateDefinition, type ValidDefinition } from './definitions.js'
 import { storedResult, type Scope } from './idempotency.js'
 import { checkJson, checkRecordSize, ENTRY_OVERHEAD_BOUND, measureJson } from './limits.js'
 import type { Candidate, Machines } from './machines.js'
-import { isPlainObject, opt, replayPlan, type Plan, type View } from './plans.js'
+import { isPlainObject, keyed, opt, stamp, type Plan, type View } from './plans.js'
 
 /** Deciding the single writes of rcp.md §6.5, §6.8, §6.11, §6.12 against a view of the state. */
 
@@ -81,16 +81,13 @@ export function planCreate (view: View, params: JsonObject, ts: number, generate
   const machine = params.machine as string
   const version = params.version as number
   const givenId = opt<string>(params, 'instance_id')
-  const key = opt<string>(params, 'idempotency_key')
   const initial = objectParam(params, 'initial_ctx')
   const initialCtx = initial?.value ?? {}
-  if (key !== undefined) {
-    const scope: Scope = givenId === undefined
-      ? { op: 'CREATE_INSTANCE', kind: 'machine', target: machine }
-      : { op: 'CREATE_INSTANCE', kind: 'instance', target: givenId }
-    const hit = view.replay(scope, key)
-    if (hit) return replayPlan(hit)
-  }
+  const scope: Scope = givenId === undefined
+    ? { op: 'CREATE_INSTANCE', kind: 'machine', target: machine }
+    : { op: 'CREATE_INSTANCE', kind: 'instance', target: givenId }
+  const k = keyed(view, scope, params)
+  if (k?.replay !== undefined) return k.replay
   const id = givenId ?? generatedId ?? randomUUID()
   const existing = view.instance(id)
   if (existing) {
@@ -102,7 +99,7 @@ export function planCreate (view: View, params: JsonObject, ts: number, generate
   const entry = {
     type: 'create_instance', instance_id: id, machine, version, initial_state: m.record.definition.initial, initial_ctx: initialCtx,
   } as CreateInstanceEntry
-  if (key !== undefined) entry.idempotency_key = key
+  stamp(entry, k)
   if (givenId === undefined) entry.instance_id_generated = true
   entry.ts = ts
   const ctxBytes = initial?.bytes ?? 2
@@ -116,11 +113,8 @@ export function planApply (view: View, params: JsonObject, ts: number): Plan {
   const merge = objectParam(params, 'payload')
   const payload = merge?.value ?? null
   const eventId = opt<string>(params, 'event_id')
-  const key = opt<string>(params, 'idempotency_key')
-  if (key !== undefined) {
-    const hit = view.replay({ op: 'APPLY_EVENT', kind: 'instance', target: id }, key)
-    if (hit) return replayPlan(hit)
-  }
+  const k = keyed(view, { op: 'APPLY_EVENT', kind: 'instance', target: id }, params)
+  if (k?.replay !== undefined) return k.replay
   const inst = view.instance(id)
   if (!inst || inst.deleted) throw instanceNotFound(id)
   const expectedState = opt<string>(params, 'expected_state')
@@ -167,7 +161,7 @@ export function planApply (view: View, params: JsonObject, ts: number): Plan {
     ctx,
   } as ApplyEventEntry
   if (eventId !== undefined) entry.event_id = eventId
-  if (key !== undefined) entry.idempotency_key = key
+  stamp(entry, k)
   entry.ts = ts
   const bytes = checkRecordSize(entry, ENTRY_OVERHEAD_BOUND + ctxBytes + payloadBytes)
   return {
@@ -184,11 +178,8 @@ export function planApply (view: View, params: JsonObject, ts: number): Plan {
 
 export function planDelete (view: View, params: JsonObject, ts: number): Plan {
   const id = params.instance_id as string
-  const key = opt<string>(params, 'idempotency_key')
-  if (key !== undefined) {
-    const hit = view.replay({ op: 'DELETE_INSTANCE', kind: 'instance', target: id }, key)
-    if (hit) return replayPlan(hit)
-  }
+  const k = keyed(view, { op: 'DELETE_INSTANCE', kind: 'instance', target: id }, params)
+  if (k?.replay !== undefined) return k.replay
   const inst = view.instance(id)
   if (!inst) throw instanceNotFound(id)
   if (inst.deleted) {
@@ -203,7 +194,7 @@ export function planDelete (view: View, params: JsonObject, ts: number): Plan {
     }
   }
   const entry = { type: 'delete_instance', instance_id: id } as DeleteInstanceEntry
-  if (key !== undefined) entry.idempotency_key = key
+  stamp(entry, k)
   entry.ts = ts
   const bytes = checkRecordSize(entry, ENTRY_OVERHEAD_BOUND)
   return storedResultPlan(entry, bytes)

@@ -108,9 +108,9 @@ t.test('idempotency inside batches', async (t) => {
     mode: 'atomic',
     ops: [
       create('a', { initial_ctx: { amount: 1 }, idempotency_key: 'c' }),
-      create('a', { idempotency_key: 'c' }),
+      create('a', { initial_ctx: { amount: 1 }, idempotency_key: 'c' }),
       apply('a', 'PAY', { idempotency_key: 'p', event_id: 'e1' }),
-      apply('a', 'PAY', { idempotency_key: 'p' }),
+      apply('a', 'PAY', { idempotency_key: 'p', event_id: 'e1' }),
       create(undefined, { idempotency_key: 'g' }),
       create(undefined, { idempotency_key: 'g' }),
     ],
@@ -121,11 +121,16 @@ t.test('idempotency inside batches', async (t) => {
   t.same(r[3], { ...r[2], applied: false })
   t.same(r[5], r[4])
   t.equal(h.log.length, 4, 'replays write nothing')
-  const again = h.write('BATCH', { ops: [apply('a', 'PAY', { idempotency_key: 'p' }), create('zz', { idempotency_key: 'c' })] })
+  const again = h.write('BATCH', { ops: [apply('a', 'PAY', { idempotency_key: 'p', event_id: 'e1' }), create('zz', { idempotency_key: 'c' })] })
   t.same(again, { result: { results: [{ status: 'ok', result: r[3], error: null }, { status: 'ok', result: { instance_id: 'zz', state: 'pending', wal_offset: 5 }, error: null }] }, walOffset: 5 })
-  const replayOnly = h.write('BATCH', { mode: 'atomic', ops: [apply('a', 'PAY', { idempotency_key: 'p' })] })
+  const replayOnly = h.write('BATCH', { mode: 'atomic', ops: [apply('a', 'PAY', { idempotency_key: 'p', event_id: 'e1' })] })
   t.equal(replayOnly.walOffset, 3, 'a batch that writes nothing reports the highest offset of its results')
   t.equal(h.log.length, 5)
+  const reused = h.fail('BATCH', { mode: 'atomic', ops: [create('b', { idempotency_key: 'x' }), create('b', { initial_ctx: { amount: 2 }, idempotency_key: 'x' })] })
+  t.match(reused, { code: 'CONFLICT', details: { reason: 'idempotency_key_reused', idempotency_key: 'x', batch_index: 1 } }, 'a key reused for another request inside one batch')
+  const slots = h.write('BATCH', { ops: [apply('a', 'CANCEL', { idempotency_key: 'p' })] }).result.results as Array<{ status: string, error: { code: string, details: Record<string, unknown> } }>
+  t.match(slots, [{ status: 'error', error: { code: 'CONFLICT', details: { reason: 'idempotency_key_reused' } } }], 'best_effort reports it in the slot')
+  t.equal(h.log.length, 5, 'nothing written for either')
 })
 
 t.test('expected_wal_offset inside a batch compares with the offsets the batch will get', async (t) => {

@@ -120,8 +120,8 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
   return closeAll
 }
 
-/** a cluster node that cannot reach NATS, or finds the stream or a bucket set up otherwise (cluster.md §2, §5) */
-const CLUSTER_REFUSALS = new Set(['NatsConnectError', 'IncompatibleSettingsError'])
+/** a cluster node that cannot reach NATS or JetStream, or finds the stream or a bucket set up otherwise (cluster.md §2, §5) */
+const CLUSTER_REFUSALS = new Set(['NatsConnectError', 'IncompatibleSettingsError', 'JetStreamUnavailableError'])
 
 function isExpected (err: unknown): err is Error {
   return err instanceof LockHeldError || err instanceof WalCorruptionError || CLUSTER_REFUSALS.has((err as Error)?.name) ||

@@ -9,7 +9,7 @@ import { silentLogger } from '../../storage/index.js'
 import type { Logger, SnapshotLine as StoredLine } from '../../storage/index.js'
 import type { CommittedLog } from '../bus/types.js'
 import {
-  acquireLease, connectJetStream, createClusterStore, maxRecordBytes,
+  acquireLease, connectJetStream, createClusterStore, maxRecordBytes, patiently,
   createObjectInstanceSnapshots, loadNewestSnapshot, openJetStreamLog, readStreamState, scanTerms, watchLeader,
 } from '../../storage/jetstream/index.js'
 import type { ClusterStore, JetStreamConnection, JetStreamLog, Lease, LeaderInfo, LeaderWatch } from '../../storage/jetstream/index.js'
@@ -148,6 +148,7 @@ export async function startClusterNode (options: ClusterNodeOptions): Promise<Cl
     subjectPrefix: cfg.subject_prefix,
     replicas: cfg.replicas,
     leaseMs: cfg.lease_ms,
+    logger,
   })
   try {
     return await boot(options, conn, logger)
@@ -178,13 +179,16 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
   }
 
   // cluster.md §5: snapshot, then the stream from its offset + 1
-  const stream0 = await readStreamState(resources.jsm, cfg.stream)
-  const generations = await conn.snapshots.list()
-  const loaded = await loadNewestSnapshot(conn.snapshots, makeEngine, restore, logger)
+  const { stream0, generations, loaded, terms } = await patiently('reading the stream, its snapshots and its term entries', async () => {
+    const stream0 = await readStreamState(resources.jsm, cfg.stream)
+    const generations = await conn.snapshots.list()
+    const loaded = await loadNewestSnapshot(conn.snapshots, makeEngine, restore, logger)
+    // the term in force where the retained stream begins: that of the snapshot it was purged to
+    const purgedTo = generations.find((g) => g.lastSequence < stream0.first)
+    const terms = await scanTerms(resources.js, conn, cfg.stream, stream0.first, stream0.first > 1 ? purgedTo?.term ?? 0 : 0)
+    return { stream0, generations, loaded, terms }
+  }, logger)
   const S = loaded.snapshot?.lastSequence ?? 0
-  // the term in force where the retained stream begins: that of the snapshot it was purged to
-  const purgedTo = generations.find((g) => g.lastSequence < stream0.first)
-  const terms = await scanTerms(resources.js, conn, cfg.stream, stream0.first, stream0.first > 1 ? purgedTo?.term ?? 0 : 0)
   const log: JetStreamLog = await openJetStreamLog(conn, { stream: cfg.stream, committed: S, terms, ackTimeoutMs: cfg.lease_ms, logger, stream0 })
   const ref = createEngineRef(loaded.target)
   const store: ClusterStore = createClusterStore({

@@ -72,3 +72,19 @@ export function toRcpError (err: unknown): RcpError {
 
 export const badRequest = (message: string, details: ErrorDetails = {}): RcpError =>
   new RcpError('BAD_REQUEST', message, details)
+
+/**
+ * Why a write or a read could not be served now (cluster.md §2–§4): all are WAL_IO_ERROR,
+ * retryable, with `details.reason`; REST answers them 503 with Retry-After.
+ */
+export const UNAVAILABLE_REASONS = ['leadership_lost', 'no_leader', 'replica_behind'] as const
+export type UnavailableReason = (typeof UNAVAILABLE_REASONS)[number]
+
+export const unavailable = (reason: UnavailableReason, message: string, details: ErrorDetails = {}): RcpError =>
+  new RcpError('WAL_IO_ERROR', message, { reason, ...details })
+
+/** The reason of an error made by `unavailable`, else null. */
+export function unavailableReason (error: RcpError): UnavailableReason | null {
+  const reason = error.details.reason
+  return error.code === 'WAL_IO_ERROR' && (UNAVAILABLE_REASONS as readonly unknown[]).includes(reason) ? reason as UnavailableReason : null
+}

@@ -9,7 +9,7 @@ import { jsonPlugin } from './plugins/json.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { originPlugin } from './plugins/origin.js'
 import { methodRegistry } from './plugins/methods.js'
-import { ifMatchPlugin, requestPlugin } from './plugins/request.js'
+import { ifMatchPlugin, minOffsetPlugin, requestPlugin } from './plugins/request.js'
 import { problemPlugin, sendProblem } from './problem.js'
 import { healthRoutes } from './health.js'
 import { infoRoutes } from './info.js'
@@ -58,11 +58,12 @@ export async function buildApp (ctx: AppContext): Promise<FastifyInstance> {
   await app.register(originPlugin, { corsOrigins: ctx.corsOrigins })
   await app.register(authPlugin, { tokens: ctx.tokens })
   await app.register(ifMatchPlugin)
+  await app.register(minOffsetPlugin)
   if (ctx.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: ctx.corsOrigins.includes('*') ? '*' : ctx.corsOrigins,
       methods: ['GET', 'PUT', 'POST', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-match', 'x-request-id', 'x-trace-id'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-match', 'x-min-wal-offset', 'x-request-id', 'x-trace-id'],
       exposedHeaders: ['etag', 'location', 'x-request-id', 'x-trace-id', 'x-wal-offset', 'retry-after'],
     })
   }

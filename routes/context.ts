@@ -4,7 +4,7 @@ import type { TokenChecker } from '../src/ops/auth.js'
 import type { FaceHooks, MetricsText } from '../src/metrics.js'
 
 /** What the routes reach of the database once recovery has finished. */
-export type HttpServices = Pick<Database, 'dispatch' | 'attach' | 'head' | 'isLeader' | 'isWritable' | 'features'>
+export type HttpServices = Pick<Database, 'dispatch' | 'attach' | 'head' | 'isLeader' | 'readiness' | 'features'>
 
 export type HttpState = 'recovering' | 'ready' | 'stopping'
 

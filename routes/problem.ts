@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ERROR_CODES, RcpError, toRcpError, type ErrorCode } from '../protocol/errors.js'
+import { ERROR_CODES, RcpError, toRcpError, unavailableReason, type ErrorCode } from '../protocol/errors.js'
 import { JsonObject } from '../protocol/schemas.js'
 
 /**
@@ -10,6 +10,9 @@ import { JsonObject } from '../protocol/schemas.js'
  */
 
 export const PROBLEM_TYPE = 'application/problem+json'
+
+/** Retry-After of the retryable refusals that pass within a moment (429; 503 with a cluster reason) */
+const RETRY_AFTER_SECS = '1'
 
 const STATUS: Record<ErrorCode, number> = {
   UNSUPPORTED_PROTOCOL: 400,
@@ -148,7 +151,7 @@ const DESCRIPTIONS: Record<number, string> = {
   422: 'the state machine refused the request, or an idempotency key was reused for a different request',
   426: 'not a WebSocket upgrade',
   500: 'INTERNAL_ERROR',
-  503: 'WAL_IO_ERROR: the WAL failed or the server is still recovering',
+  503: 'WAL_IO_ERROR: the WAL failed or the server is still recovering; in cluster mode also no_leader, leadership_lost or replica_behind in details.reason, with Retry-After',
 }
 
 /** The code a status usually carries; a route names a more precise one where it has it. */
@@ -228,7 +231,8 @@ export function sendProblem (request: FastifyRequest, reply: FastifyReply, err: 
   request.errorCode = error.code
   if (status >= 500) request.log.error({ err }, 'request failed')
   if (status === 401) reply.header('www-authenticate', error.code === 'AUTH_FAILED' ? 'Bearer error="invalid_token"' : 'Bearer')
-  if (status === 429) reply.header('retry-after', '1')
+  // rate limited, or a cluster node without a leader, behind, or that just lost leadership: try again shortly
+  if (status === 429 || unavailableReason(error) !== null) reply.header('retry-after', RETRY_AFTER_SECS)
   return reply.code(status).type(PROBLEM_TYPE).send(problemOf(error, status))
 }
 

@@ -2,7 +2,7 @@ import { Kind, Type, type TNull, type TObject, type TOptional, type TProperties,
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { JsonObject } from '../protocol/entries.js'
 import { RcpError } from '../protocol/errors.js'
-import { isJsonObject, type OpName, type OpResult } from '../protocol/schemas.js'
+import { isJsonObject, MIN_OFFSET_OPS, MinOffset, type OpName, type OpResult } from '../protocol/schemas.js'
 import type { OpOutcome } from '../src/ops/index.js'
 import type { AppContext, HttpServices } from './context.js'
 
@@ -16,6 +16,8 @@ export function servicesOf (ctx: AppContext): HttpServices {
 
 /** Runs one op through the shared dispatcher; the RCP meta.wal_offset travels as X-Wal-Offset. */
 export async function run<K extends OpName> (ctx: AppContext, reply: FastifyReply, op: K, params: JsonObject): Promise<OpOutcome<OpResult<K>>> {
+  const minOffset = reply.request.headers['x-min-wal-offset']
+  if (minOffset !== undefined && MIN_OFFSET_OPS.has(op)) params.min_offset = minOffset
   for (const key of Object.keys(params)) if (params[key] === undefined) delete params[key]
   const outcome = await servicesOf(ctx).dispatch(op, params, { connections: ctx.connections() })
   reply.header('x-wal-offset', outcome.walOffset)
@@ -100,6 +102,11 @@ export function pick<T extends TProperties, K extends keyof T & string, R extend
   // the loop builds exactly the mapped type above
   return Type.Object(properties) as TObject<{ [P in K]: Picked<T[P], P extends R ? true : false> }>
 }
+
+/** Header schema of every read route (routes/plugins/request.ts declares it): read-your-writes. */
+export const MinOffsetHeader = Type.Object({
+  'x-min-wal-offset': Type.Optional(asParam(MinOffset)),
+})
 
 /** Header schema: `Idempotency-Key` (and other optional headers) as strings. */
 export const IdempotencyHeader = Type.Object({

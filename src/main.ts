@@ -2,6 +2,7 @@
 import { ConfigError, describeConfig, formatAddress, loadConfig, type Config } from './config.js'
 import { createLogger, type Logger } from './logger.js'
 import { openDatabase, type Database } from './ops/index.js'
+import type { ClusterNode } from './cluster/index.js'
 import { LockHeldError, WalCorruptionError, lockDataDir } from '../storage/index.js'
 import { createTokenChecker } from './ops/auth.js'
 import { startRcpServer, type RcpServer } from './rcp/server.js'
@@ -10,12 +11,41 @@ import { startHttpServer, type HttpServer } from '../routes/server.js'
 import { startMetricsListener, type MetricsListener } from '../routes/metrics-listener.js'
 
 /**
+ * What both faces are given: the single-node database, or in cluster mode (cluster.md) a node
+ * of the cluster, which offers the same services over the shared log.
+ */
+type Served = Database | ClusterNode
+
+/** Single node: recovery from the data directory. Cluster: the node's state from JetStream; no data directory. */
+async function openServed (config: Config, logger: Logger, releaseLock: () => void): Promise<Served> {
+  if (!config.cluster.enabled) {
+    return await openDatabase({
+      storage: config.storage,
+      compaction: config.compaction,
+      queueLimit: config.subscriptions.queue_limit,
+      readWaitMs: config.cluster.read_wait_ms,
+      releaseLock,
+      logger,
+    })
+  }
+  // loaded only in cluster mode: a single node never loads the NATS client
+  const { startClusterNode } = await import('./cluster/index.js')
+  return await startClusterNode({
+    cluster: config.cluster,
+    storage: config.storage,
+    compaction: config.compaction,
+    queueLimit: config.subscriptions.queue_limit,
+    logger,
+  })
+}
+
+/**
  * The process entry: configuration, then recovery, then the listeners, in the
  * order of config.md §3; a signal runs the shutdown order in reverse.
  */
 async function start (config: Config, logger: Logger): Promise<() => Promise<void>> {
-  // before anything binds: a second server on the same data directory stops here, quietly
-  const releaseLock = lockDataDir(config.storage.data_dir, logger)
+  // before anything binds: a second server on the same data directory stops here, quietly (cluster mode has none)
+  const releaseLock = config.cluster.enabled ? () => {} : lockDataDir(config.storage.data_dir, logger)
   const metrics = createMetrics()
   const tokens = createTokenChecker(config.auth.token_hashes, config.auth.required)
   let rcp: RcpServer | null = null
@@ -35,8 +65,10 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
     })
     : null
   let metricsListener: MetricsListener | null = null
-  let db: Database | null = null
+  let db: Served | null = null
   const closeAll = async (): Promise<void> => {
+    // a leader hands over first: the others elect a new one while this node's listeners drain
+    if (db !== null && 'handOver' in db) await db.handOver()
     await Promise.all([rcp?.close(), http?.close(), metricsListener?.close()])
     if (db === null) releaseLock()
     else await db.close()
@@ -52,13 +84,7 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
         logger,
       })
     }
-    db = await openDatabase({
-      storage: config.storage,
-      compaction: config.compaction,
-      queueLimit: config.subscriptions.queue_limit,
-      releaseLock,
-      logger,
-    })
+    db = await openServed(config, logger, releaseLock)
     metrics.attach(db.stats)
     http?.attach(db)
     rcp = await startRcpServer({
@@ -81,9 +107,12 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
   }
   http?.ready()
   const address = (a: { address: string, port: number }): string => formatAddress({ host: a.address, port: a.port })
+  // cluster.md §5: serve, then join the election
+  if ('join' in db) db.join({ rcpAddr: address(rcp.address), httpAddr: http === null ? null : address(http.address) })
   logger.info({
     rcp: address(rcp.address),
     tls: config.tls.enabled,
+    ...(config.cluster.enabled ? { cluster: config.cluster.node_id } : {}),
     ...(http === null ? {} : { http: address(http.address) }),
     ...(metricsListener === null ? {} : { metrics: address(metricsListener.address) }),
   }, 'ready')
@@ -91,8 +120,11 @@ async function start (config: Config, logger: Logger): Promise<() => Promise<voi
   return closeAll
 }
 
+/** a cluster node that cannot reach NATS or JetStream, or finds the stream or a bucket set up otherwise (cluster.md §2, §5) */
+const CLUSTER_REFUSALS = new Set(['NatsConnectError', 'IncompatibleSettingsError', 'JetStreamUnavailableError'])
+
 function isExpected (err: unknown): err is Error {
-  return err instanceof LockHeldError || err instanceof WalCorruptionError ||
+  return err instanceof LockHeldError || err instanceof WalCorruptionError || CLUSTER_REFUSALS.has((err as Error)?.name) ||
     (err instanceof Error && 'code' in err && (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'))
 }
 

@@ -26,7 +26,7 @@ export interface MetricsText {
 }
 
 export interface Metrics extends MetricsText {
-  /** the database exists only after recovery; until then its metrics are absent */
+  /** the database exists only after recovery; until then its metrics are absent (cluster metrics only in cluster mode) */
   attach: (stats: () => DatabaseStats) => void
   face: (face: Face) => FaceHooks
   /** open connections on both faces, for INFO */
@@ -103,6 +103,17 @@ export function createMetrics (): Metrics {
   mirrored('rstmdb_wal_reads_total', 'WAL read calls', s => s.wal.io_stats.reads)
   mirrored('rstmdb_wal_fsyncs_total', 'WAL fsync calls', s => s.wal.io_stats.fsyncs)
 
+  /** cluster.md §7, registered once a cluster node attaches */
+  function clusterMetrics (): void {
+    const of = (s: DatabaseStats): NonNullable<DatabaseStats['cluster']> => s.cluster as NonNullable<DatabaseStats['cluster']>
+    sampled('rstmdb_cluster_leader', '1 on the node that decides writes, else 0', s => of(s).leader ? 1 : 0)
+    sampled('rstmdb_cluster_term', 'Leader term this node is in', s => of(s).term)
+    sampled('rstmdb_cluster_applied_offset', 'Highest stream offset this node has applied', s => of(s).applied_offset)
+    sampled('rstmdb_cluster_lag_entries', 'Stream entries this node has not applied yet', s => of(s).lag_entries)
+    mirrored('rstmdb_cluster_forwarded_total', 'Writes this node forwarded to the leader', s => of(s).forwarded)
+    mirrored('rstmdb_cluster_elections_total', 'Elections this node won', s => of(s).elections)
+  }
+
   function face (name: Face): FaceHooks {
     const total = connectionsTotal.labels(name)
     const active = connectionsActive.labels(name)
@@ -139,7 +150,10 @@ export function createMetrics (): Metrics {
   }
 
   return {
-    attach (stats) { read = stats },
+    attach (stats) {
+      if (read === null && stats().cluster !== undefined) clusterMetrics()
+      read = stats
+    },
     face,
     connections: () => open.rcp + open.http,
     render: () => registry.metrics(),

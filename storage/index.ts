@@ -19,6 +19,7 @@ import type { ReadResult } from './wal-reader.js'
 import { createWalWriter, formatFsyncPolicy } from './wal-writer.js'
 import type { FsyncPolicy, IoStats, WalState } from './wal-writer.js'
 import type { HistorySource, Log } from './log.js'
+import { createWaiters } from './waiters.js'
 
 export { encodeRecord, HEADER_SIZE, FLAG_GROUP_CONT } from './record.js'
 export { segmentName } from './segments.js'
@@ -34,7 +35,7 @@ export type { Logger } from './logger.js'
 export { silentLogger } from './logger.js'
 export { formatFsyncPolicy } from './wal-writer.js'
 export type { FsyncPolicy, IoStats } from './wal-writer.js'
-export type { CommitListener, CommittedRecord, HistoryPage, HistoryQuery, HistorySource, Log, Pin } from './log.js'
+export type { CommitListener, CommittedRecord, HistoryPage, HistoryQuery, HistorySource, Log, Pin, SkipListener } from './log.js'
 export { HistoryIndex } from './history-index.js'
 export type { ReadResult } from './wal-reader.js'
 
@@ -141,9 +142,11 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
     io: { bytes_written: 0, bytes_read: recovered.bytesRead, writes: 0, reads: 1, fsyncs: 0 },
   }
   const writer = createWalWriter({ state, segmentSize: opts.segmentSizeBytes, policy: opts.fsyncPolicy, files, logger, activeFd })
+  const committedWaiters = createWaiters()
   // the first listener: a record is in the history before any watcher hears of it
   writer.onCommit((records) => {
     for (const { sequence, entry } of records) index.addEntry(sequence, entry)
+    if (committedWaiters.size > 0) committedWaiters.reached(state.lastCommitted)
   })
   // newest first; the two retained generations of §7
   let snapshots: FullSnapshotInfo[] = recovered.snapshots
@@ -216,6 +219,7 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
     },
     appendedHead: () => state.lastAppended,
     committedHead: () => state.lastCommitted,
+    untilCommitted: (sequence, timeoutMs) => state.lastCommitted >= sequence ? Promise.resolve(true) : committedWaiters.add(sequence, timeoutMs),
     earliestOffset,
     isFailed: writer.isFailed,
     stats: () => ({
@@ -238,6 +242,7 @@ async function open (opts: StorageOptions, dataDir: string, logger: Logger, file
     instanceSnapshots: createInstanceSnapshots(path.join(snapDir, 'instances'), logger),
     async close () {
       await writer.close()
+      committedWaiters.clear()
       releaseLock()
     },
   }

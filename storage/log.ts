@@ -14,6 +14,9 @@ export interface CommittedRecord {
 
 export type CommitListener = (records: CommittedRecord[]) => void
 
+/** Offsets `from` … `to` will never get commit notices on this node (cluster mode: it loaded a newer snapshot). */
+export type SkipListener = (from: number, to: number) => void
+
 /** A catch-up cursor's hold on records it has not read yet (storage.md §7). */
 export interface Pin {
   /** the cursor has read everything below `sequence` */
@@ -32,6 +35,11 @@ export interface Log {
   waitFor: (sequence: number) => Promise<void>
   /** listeners get each commit's records in sequence order, in the turn that moves committedHead() */
   onCommit: (listener: CommitListener) => () => void
+  /**
+   * Listeners hear of offsets the head moves past without commit notices, before it moves. Only a
+   * cluster node does that (after compaction purged what it had not applied yet); the local WAL never.
+   */
+  onSkip?: (listener: SkipListener) => () => void
   /** committed records with sequence ≥ fromOffset, ascending, at most `limit`, stopping before `maxBytes` */
   read: (fromOffset: number, limit: number, maxBytes: number) => Promise<{ records: CommittedRecord[] }>
   /** holds back compaction of records ≥ sequence */
@@ -40,6 +48,8 @@ export interface Log {
   appendedHead: () => number
   /** last committed sequence: acknowledgements, events and WAL_READ stop here */
   committedHead: () => number
+  /** true once committedHead() reaches `sequence`, false when `timeoutMs` passes first (read-your-writes, cluster.md §4) */
+  untilCommitted: (sequence: number, timeoutMs: number) => Promise<boolean>
   /** oldest retained record's sequence, or committedHead() + 1 when none */
   earliestOffset: () => number
   /** true once the log refuses writes until restart (storage.md §4 failed state) */

@@ -323,6 +323,6 @@ export async function recover (opts: RecoveryOptions): Promise<RecoveryResult> {
     idempotency_records: stats?.idempotency ?? null,
     duration_ms: Math.round(performance.now() - started),
   }
-  logger.info({ ...report, first_segment: segments.length > 0 ? segmentName(segments[0].id) : null }, 'storage recovered')
+  logger.info({ source: 'wal', ...report, first_segment: segments.length > 0 ? segmentName(segments[0].id) : null }, 'storage recovered')
   return { segments, head, snapshotSequence: S, snapshots, sealLast, bytesRead, report }
 }

@@ -92,12 +92,17 @@ export const DeletedEvent = Type.Object({
 
 export const LifecycleEvent = Type.Union([CreatedEvent, DeletedEvent])
 
-export const SUBSCRIPTION_END_REASONS = ['overflow', 'shutdown'] as const
+/**
+ * overflow and shutdown (rcp.md §10.4); compacted: events from resume_from_offset on can no longer
+ * be delivered because compaction removed them (a cluster node that fell behind loaded a newer
+ * snapshot): subscribing again from there answers NOT_FOUND offset_compacted, so the client resynchronises.
+ */
+export const SUBSCRIPTION_END_REASONS = ['overflow', 'shutdown', 'compacted'] as const
 
 export const SubscriptionEnd = Type.Object({
   type: Type.Literal('subscription_end'),
   subscription_id: Name('subscription id', ['sub-5f0c2a']),
-  reason: Type.Union(SUBSCRIPTION_END_REASONS.map((r) => Type.Literal(r))),
+  reason: Type.Union(SUBSCRIPTION_END_REASONS.map((r) => Type.Literal(r)), { description: 'overflow, shutdown, or compacted: the events from resume_from_offset on were compacted away' }),
   last_wal_offset: WalOffset('offset of the last event delivered (0 if none)'),
   resume_from_offset: WalOffset('subscribe again with from_offset = this to resume'),
 })

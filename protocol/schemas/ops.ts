@@ -36,6 +36,17 @@ const DryRunMark = Type.Optional(Type.Boolean({ description: 'true on the answer
 const params = <T extends Parameters<typeof Type.Object>[0]>(properties: T) =>
   Type.Object(properties, { additionalProperties: true })
 
+/**
+ * Read-your-writes on every read (cluster.md §4): the read waits until the node has applied
+ * this offset, at most cluster.read_wait_ms, else WAL_IO_ERROR `replica_behind`.
+ */
+export const MinOffset = OptionalParam(Int({
+  description: 'read-your-writes: answer only once this node has applied this WAL offset (e.g. the wal_offset of your last write); waits up to cluster.read_wait_ms, then WAL_IO_ERROR replica_behind',
+  examples: [42],
+}))
+/** The params of a read that takes nothing but `min_offset`. */
+export const ReadParams = params({ min_offset: MinOffset })
+
 const DEFINITION_EXAMPLE = {
   states: ['pending', 'paid', 'cancelled'],
   initial: 'pending',
@@ -89,6 +100,20 @@ export const PingResult = Type.Object({ pong: Type.Boolean() })
 export const ByeResult = Type.Object({ goodbye: Type.Boolean() })
 
 // 6.4 INFO
+export const CLUSTER_ROLES = ['leader', 'follower', 'candidate'] as const
+export const ClusterInfo = Type.Object({
+  node_id: Type.String({ examples: ['rstmdb-1'] }),
+  role: Type.Union(CLUSTER_ROLES.map((r) => Type.Literal(r)), { description: 'candidate: campaigning, or a leader whose term entry has not committed yet' }),
+  term: Int({ description: 'the leader term this node is in' }),
+  leader: Type.Union([Type.Object({
+    node_id: Type.String({ examples: ['rstmdb-1'] }),
+    rcp_addr: Type.Union([Type.String({ examples: ['10.0.0.5:7401'] }), Type.Null()]),
+    http_addr: Type.Union([Type.String({ examples: ['10.0.0.5:8080'] }), Type.Null()]),
+    term: Type.Union([Int(), Type.Null()], { description: 'null for the moment between taking the lease and its first renewal' }),
+  }), Type.Null()], { description: 'the lease holder, null during an election' }),
+  applied_offset: WalOffset('highest offset this node has applied'),
+  stream_last_offset: WalOffset('the stream\'s last sequence as last seen'),
+}, { description: 'cluster mode only (cluster.md §4)' })
 export const InfoResult = Type.Object({
   server_name: Type.String({ examples: ['rstmdb'] }),
   server_version: Type.String({ examples: ['0.1.0'] }),
@@ -101,6 +126,7 @@ export const InfoResult = Type.Object({
   machines: Int({ description: 'registered machine name+version pairs' }),
   instances: Int({ description: 'live instances' }),
   connections: Int({ description: 'open connections on both faces' }),
+  cluster: Type.Optional(ClusterInfo),
 })
 
 // 6.5 PUT_MACHINE
@@ -121,6 +147,7 @@ export const PutMachineResult = Type.Object({
 export const GetMachineParams = params({
   machine: MachineName,
   version: OptionalParam(Int({ description: 'left out: the highest registered version', examples: [1] })),
+  min_offset: MinOffset,
 })
 export const GetMachineResult = Type.Object({
   definition: NormalizedDefinition,
@@ -156,6 +183,7 @@ export const InstanceParams = params({ instance_id: InstanceId })
 export const GetInstanceParams = params({
   instance_id: InstanceId,
   at_offset: OptionalParam(Int({ description: 'history.md §3: the instance as it was right after this WAL offset (at most the head); left out: as it is now' })),
+  min_offset: MinOffset,
 })
 export const GetInstanceResult = Type.Object({
   machine: MachineName,
@@ -176,6 +204,7 @@ export const ListInstancesParams = params({
   limit: OptionalParam(Int({ description: 'rows wanted; above 1000 clamped to 1000; 0 returns none' }), { default: 100 }),
   offset: OptionalParam(Int({ description: 'rows to skip' }), { default: 0 }),
   after: OptionalParam(Name('keyset cursor: only ids greater than this', ['order-001'])),
+  min_offset: MinOffset,
 })
 export const ListInstancesResult = Type.Object({
   instances: Type.Array(Type.Object({
@@ -301,6 +330,7 @@ export const SnapshotInstanceResult = Type.Object({
 export const WalReadParams = params({
   from_offset: Int({ description: 'first offset wanted (inclusive)', examples: [1] }),
   limit: OptionalParam(Int({ minimum: 1, description: 'at most this many records; above 1000 clamped to 1000' }), { default: 100 }),
+  min_offset: MinOffset,
 })
 export const WalReadResult = Type.Object({
   records: Type.Array(Type.Object({
@@ -357,6 +387,7 @@ export const GetDiagramParams = params({
   version: OptionalParam(Int({ description: 'left out: the highest registered version', examples: [1] })),
   format: OptionalParam(Type.Union(DIAGRAM_FORMATS.map((f) => Type.Literal(f)), { description: 'svg (laid out, the default), mermaid (stateDiagram-v2) or dot (Graphviz)' }), { default: 'svg' }),
   highlight: OptionalParam(Name('a state of the machine to mark', ['paid'])),
+  min_offset: MinOffset,
 })
 export const GetDiagramResult = Type.Object({
   format: Type.Union(DIAGRAM_FORMATS.map((f) => Type.Literal(f))),
@@ -373,6 +404,7 @@ export const GetHistoryParams = params({
   from_offset: OptionalParam(Int({ description: 'ascending: the lowest offset to include; reverse: the highest (at most the head). Left out: the oldest kept entry, or with reverse the newest' })),
   limit: OptionalParam(Int({ minimum: 1, description: `items wanted, at least 1; above ${HISTORY_MAX_LIMIT} clamped to ${HISTORY_MAX_LIMIT}` }), { default: 100 }),
   reverse: OptionalParam(Type.Boolean({ description: 'newest first' }), { default: false }),
+  min_offset: MinOffset,
 })
 const HistoryAt = Type.Optional(Type.String({ description: 'when the entry was made (ISO 8601, UTC); left out for entries written without a time (by the original server)', examples: ['2025-01-15T10:30:00.123Z'] }))
 const HistoryOffset = WalOffset('offset of the entry')
@@ -411,6 +443,7 @@ export const GetHistoryResult = Type.Object({
 })
 
 // GET_TRANSITIONS (history.md §4)
+export const GetTransitionsParams = params({ instance_id: InstanceId, min_offset: MinOffset })
 export const GetTransitionsResult = Type.Object({
   instance_id: InstanceId,
   state: StateName,

@@ -16,10 +16,10 @@ export const OPS = {
   AUTH: op(S.AuthParams, S.AuthResult),
   PING: op(S.NoParams, S.PingResult),
   BYE: op(S.NoParams, S.ByeResult),
-  INFO: op(S.NoParams, S.InfoResult),
+  INFO: op(S.ReadParams, S.InfoResult),
   PUT_MACHINE: op(S.PutMachineParams, S.PutMachineResult, true),
   GET_MACHINE: op(S.GetMachineParams, S.GetMachineResult),
-  LIST_MACHINES: op(S.NoParams, S.ListMachinesResult),
+  LIST_MACHINES: op(S.ReadParams, S.ListMachinesResult),
   CREATE_INSTANCE: op(S.CreateInstanceParams, S.CreateInstanceResult, true),
   GET_INSTANCE: op(S.GetInstanceParams, S.GetInstanceResult),
   LIST_INSTANCES: op(S.ListInstancesParams, S.ListInstancesResult),
@@ -31,16 +31,19 @@ export const OPS = {
   UNWATCH: op(S.UnwatchParams, S.UnwatchResult),
   SNAPSHOT_INSTANCE: op(S.InstanceParams, S.SnapshotInstanceResult),
   WAL_READ: op(S.WalReadParams, S.WalReadResult),
-  WAL_STATS: op(S.NoParams, S.WalStatsResult),
+  WAL_STATS: op(S.ReadParams, S.WalStatsResult),
   COMPACT: op(S.CompactParams, S.CompactResult),
   VALIDATE_MACHINE: op(S.ValidateMachineParams, S.ValidateMachineResult),
   GET_DIAGRAM: op(S.GetDiagramParams, S.GetDiagramResult),
   GET_HISTORY: op(S.GetHistoryParams, S.GetHistoryResult),
-  GET_TRANSITIONS: op(S.InstanceParams, S.GetTransitionsResult),
+  GET_TRANSITIONS: op(S.GetTransitionsParams, S.GetTransitionsResult),
 } satisfies Record<string, OpSpec>
 
 export type OpName = keyof typeof OPS
 export const OP_NAMES = Object.keys(OPS) as OpName[]
+
+/** The reads that take `min_offset` (read-your-writes, cluster.md §4); REST sends it as X-Min-Wal-Offset. */
+export const MIN_OFFSET_OPS: ReadonlySet<OpName> = new Set(OP_NAMES.filter((op) => 'min_offset' in OPS[op].params.properties))
 
 export function isOpName (value: unknown): value is OpName {
   return typeof value === 'string' && Object.hasOwn(OPS, value)

@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin'
 import { RcpError } from '../../protocol/errors.js'
-import { fitsNameBytes } from '../../protocol/schemas.js'
+import { Type, type TObject } from '@sinclair/typebox'
+import { fitsNameBytes, isOpName, MIN_OFFSET_OPS } from '../../protocol/schemas.js'
+import { MinOffsetHeader } from '../support.js'
 import type { AppContext } from '../context.js'
 import { loggableUrl } from '../problem.js'
 
@@ -65,3 +67,16 @@ export const ifMatchPlugin = fp(async (app) => {
     done()
   })
 }, { name: 'rstmdb-if-match' })
+
+/**
+ * X-Min-Wal-Offset on every read route (cluster.md §4): declared on each route whose op takes
+ * `min_offset`, so it is validated and documented like any header; `run` hands it to the op.
+ */
+export const minOffsetPlugin = fp(async (app) => {
+  app.addHook('onRoute', (route) => {
+    const op = route.config?.op
+    if (!isOpName(op) || !MIN_OFFSET_OPS.has(op)) return
+    const declared = (route.schema?.headers as TObject | undefined)?.properties ?? {}
+    route.schema = { ...route.schema, headers: Type.Object({ ...declared, ...MinOffsetHeader.properties }) }
+  })
+}, { name: 'rstmdb-min-offset' })

@@ -68,6 +68,10 @@ export function createBus (opts: BusOptions): Bus {
     }
   }
   opts.log.onCommit(publish)
+  // a cluster node that loaded a newer snapshot never hears of these offsets: its live watchers end, told where
+  opts.log.onSkip?.((from) => {
+    for (const subs of [watchAll, ...byInstance.values()]) for (const sub of [...subs]) sub.cut(from)
+  })
 
   function goLive (sub: Subscription): void {
     if (sub.kind === 'all') {

@@ -1,4 +1,5 @@
 import type { WalEntry } from '../../protocol/entries.js'
+import { RcpError } from '../../protocol/errors.js'
 import { createFifo } from './queue.js'
 import { endText, eventText, type SharedEvent } from './messages.js'
 import type { EventMatcher } from './filter.js'
@@ -39,6 +40,11 @@ export interface Subscription {
   start: () => void
   /** a committed event from the live stream */
   offer: (event: SharedEvent) => void
+  /**
+   * Live events from `from` on will never arrive (compaction removed them before this node
+   * applied them): ends with the `compacted` notice once the queue has drained.
+   */
+  cut: (from: number) => void
   /** ends with a shutdown notice once the queue has drained */
   shutdown: () => void
   /** ends at once: no notice (UNWATCH, BYE, closed transport) */
@@ -56,8 +62,8 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
   let ended = false
   let waitingDrain = false
   let lastDelivered = 0
-  /** first matching offset refused by a full queue */
-  let overflowAt: number | null = null
+  /** why it ends once the queue is delivered, and the first offset not delivered: a full queue, or compacted events */
+  let endAt: { reason: 'overflow' | 'compacted', offset: number } | null = null
   let closing = false
   let live = false
   /** catch-up only: next offset to read */
@@ -99,9 +105,9 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
 
   /** Catch-up is paced by the sink and never overflows; only live delivery is bounded by queue_limit. */
   function enqueue (event: SharedEvent, bounded: boolean): void {
-    if (overflowAt !== null) return
+    if (endAt !== null) return
     if (bounded && queue.length >= opts.queueLimit) {
-      overflowAt = event.offset
+      endAt = { reason: 'overflow', offset: event.offset }
       return
     }
     queue.push({ offset: event.offset, text: eventText(event, opts.id, opts.includeCtx) })
@@ -120,7 +126,7 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
       }
       item = queue.shift()
     }
-    if (overflowAt !== null) end('overflow', overflowAt)
+    if (endAt !== null) end(endAt.reason, endAt.offset)
     else if (closing) end('shutdown', shutdownExamined + 1)
     else if (!live && !reading) void readMore()
   }
@@ -157,8 +163,9 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
         pin?.advance(cursor)
         if (queue.length > 0) break
       }
-    } catch {
-      // the WAL could not be read: tell the client where to resume rather than skip silently
+    } catch (err) {
+      // the log could not be read: tell the client where to resume rather than skip silently
+      if (err instanceof RcpError && err.details.reason === 'offset_compacted') endAt = { reason: 'compacted', offset: cursor }
       shutdownExamined = cursor - 1
       closing = true
     } finally {
@@ -182,6 +189,11 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
       if (ended || closing || event.offset <= startAfter) return
       if (!opts.match(event)) return
       enqueue(event, true)
+      flush()
+    },
+    cut (from) {
+      if (ended || endAt !== null) return
+      endAt = { reason: 'compacted', offset: from }
       flush()
     },
     shutdown () {

@@ -1,9 +1,10 @@
+import type { SUBSCRIPTION_END_REASONS } from '../../protocol/schemas.js'
 import type { Log } from '../../storage/log.js'
 
 export type { CommittedRecord } from '../../storage/log.js'
 
 /** What the bus needs from the log: commit notifications, committed reads and compaction pins. */
-export type CommittedLog = Pick<Log, 'onCommit' | 'read' | 'pin' | 'earliestOffset' | 'appendedHead' | 'committedHead'>
+export type CommittedLog = Pick<Log, 'onCommit' | 'onSkip' | 'read' | 'pin' | 'earliestOffset' | 'appendedHead' | 'committedHead'>
 
 /**
  * A transport that carries subscription output: an RCP connection, a WebSocket.
@@ -21,4 +22,4 @@ export interface Sink {
   onDrain: (callback: () => void) => void
 }
 
-export type EndReason = 'overflow' | 'shutdown'
+export type EndReason = (typeof SUBSCRIPTION_END_REASONS)[number]

@@ -1,4 +1,4 @@
 export { startClusterNode } from './node.js'
 export type {
-  ClusterCounters, ClusterDispatch, ClusterNode, ClusterNodeOptions, ClusterStartupReport, ClusterStatus, DispatchOptions, Role,
+  Advertised, ClusterCounters, ClusterNode, ClusterNodeOptions, ClusterStartupReport, ClusterStatus, Role,
 } from './node.js'

@@ -1,32 +1,35 @@
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Subscription } from '@nats-io/transport-node'
+import { MAX_RECORD_PAYLOAD } from '../../protocol/entries.js'
 import type { CheckpointEntry } from '../../protocol/entries.js'
-import { toRcpError } from '../../protocol/errors.js'
+import { toRcpError, unavailable } from '../../protocol/errors.js'
 import type { RcpError } from '../../protocol/errors.js'
 import { silentLogger } from '../../storage/index.js'
 import type { Logger, SnapshotLine as StoredLine } from '../../storage/index.js'
 import type { CommittedLog } from '../bus/types.js'
 import {
-  acquireLease, clusterUnavailable, connectJetStream, createClusterStore,
+  acquireLease, connectJetStream, createClusterStore, maxRecordBytes, patiently,
   createObjectInstanceSnapshots, loadNewestSnapshot, openJetStreamLog, readStreamState, scanTerms, watchLeader,
 } from '../../storage/jetstream/index.js'
-import type { ClusterStore, JetStreamConnection, JetStreamLog, Lease, LeaderInfo } from '../../storage/jetstream/index.js'
+import type { ClusterStore, JetStreamConnection, JetStreamLog, Lease, LeaderInfo, LeaderWatch } from '../../storage/jetstream/index.js'
 import { createEngine } from '../engine/index.js'
 import type { Engine, InstanceRecord, SnapshotLine } from '../engine/types.js'
 import { createCompactor } from '../ops/compaction.js'
 import type { Compactor } from '../ops/compaction.js'
+import { untilApplied } from '../ops/applied.js'
 import { createDispatcher } from '../ops/dispatcher.js'
 import { DEFAULTS } from '../config/schema.js'
 import type { ClusterSection, CompactionSection, StorageSection } from '../config/schema.js'
 import { createBus } from '../bus/index.js'
 import type { Bus } from '../bus/index.js'
 import type { DatabaseStats } from '../ops/index.js'
-import type { CallerInfo, Dispatcher, OpOutcome } from '../ops/types.js'
+import type { CallerInfo, Dispatch, Dispatcher, OpOutcome, Readiness } from '../ops/types.js'
 import { isOpName, OPS } from '../../protocol/schemas.js'
-import type { OpName, OpResult } from '../../protocol/schemas.js'
+import type { ClusterInfo, OpName } from '../../protocol/schemas.js'
+import type { Static } from '@sinclair/typebox'
 import { createEngineRef } from './engine-ref.js'
-import { forwardWrite, serveWrites } from './forward.js'
+import { forwardWrite, serveWrites, type LeaderGone } from './forward.js'
 
 export interface ClusterNodeOptions {
   /** the `cluster` section of the configuration (cluster.md §7) */
@@ -36,24 +39,19 @@ export interface ClusterNodeOptions {
   compaction: CompactionSection
   /** subscriptions.queue_limit of the bus */
   queueLimit?: number
-  /** what the leader key tells other nodes and clients about this node */
-  rcpAddr?: string | null
-  httpAddr?: string | null
   logger?: Logger
   /** Unix ms; the time written into entries when this node decides */
   now?: () => number
 }
 
-export type Role = 'leader' | 'follower' | 'candidate'
+/** INFO's `cluster` object (cluster.md §4), declared once in the protocol schemas. */
+export type ClusterStatus = Static<typeof ClusterInfo>
+export type Role = ClusterStatus['role']
 
-/** INFO's `cluster` object (cluster.md §4). */
-export interface ClusterStatus {
-  node_id: string
-  role: Role
-  term: number
-  leader: LeaderInfo | null
-  applied_offset: number
-  stream_last_offset: number
+/** Where clients reach a node, as its leader key says (cluster.md §3). */
+export interface Advertised {
+  rcpAddr?: string | null
+  httpAddr?: string | null
 }
 
 /** The startup report of storage.md §5 for a node that loaded its state from JetStream (cluster.md §5). */
@@ -78,18 +76,13 @@ export interface ClusterCounters {
   forwarded: number
 }
 
-export interface DispatchOptions {
-  /** read-your-writes (cluster.md §4): wait until this node has applied this offset */
-  minOffset?: number
-}
-
 /**
  * One rstmdb node of a cluster, offering what single-node openDatabase offers (the
  * session services: dispatch, attach, head, isLeader; stats, close) and its cluster state.
  */
 export interface ClusterNode {
   /** every op of the one dispatcher: reads served here, writes decided by the leader */
-  dispatch: ClusterDispatch
+  dispatch: Dispatch
   /** the subscription bus, fed by this node's log: the same offsets on every node */
   attach: Bus['attach']
   isLeader: () => boolean
@@ -105,15 +98,28 @@ export interface ClusterNode {
   engine: () => Engine
   /** true once the node has caught up with the stream (it stays true) */
   isReady: () => boolean
+  /** /readyz: `catching_up` until caught up once, `nats_disconnected` while NATS is lost */
+  readiness: () => Readiness
   status: () => ClusterStatus
   counters: () => ClusterCounters
   readonly report: ClusterStartupReport
-  /** hands leadership over (deleting the lease) and disconnects */
+  /**
+   * Joins the election (cluster.md §5: once the node serves). `advertise` is what the leader
+   * key tells other nodes and clients about this node.
+   */
+  join: (advertise?: Advertised) => void
+  /**
+   * Graceful shutdown, first step: a leader stops deciding, lets its appended writes commit
+   * and deletes the lease (another node leads within moments); the node never campaigns
+   * again. Its writes are forwarded to the next leader from then on; reads go on.
+   */
+  handOver: () => Promise<void>
+  /** hands leadership over (as handOver) and disconnects */
   close: () => Promise<void>
 }
 
-/** The dispatch of the faces (src/ops/types.ts), with read-your-writes. */
-export type ClusterDispatch = <K extends OpName>(op: K, params: unknown, caller?: CallerInfo, opts?: DispatchOptions) => Promise<OpOutcome<OpResult<K>>>
+/** the same leadership: a term is null only between the create and the first renewal */
+const sameLeader = (a: LeaderInfo, b: LeaderInfo): boolean => a.node_id === b.node_id && (a.term === null || b.term === null || a.term === b.term)
 
 /** ops decided by the leader, forwarded from followers (cluster.md §4): the writes, and those that write snapshots */
 const leaderOp = (op: OpName): boolean => OPS[op].write || op === 'COMPACT' || op === 'SNAPSHOT_INSTANCE'
@@ -144,6 +150,7 @@ export async function startClusterNode (options: ClusterNodeOptions): Promise<Cl
     subjectPrefix: cfg.subject_prefix,
     replicas: cfg.replicas,
     leaseMs: cfg.lease_ms,
+    logger,
   })
   try {
     return await boot(options, conn, logger)
@@ -159,7 +166,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
   const now = options.now ?? Date.now
   const nodeId = cfg.node_id ?? `${hostname()}-${process.pid}`
   const { nc, subjects, resources } = conn
-  const self: Omit<LeaderInfo, 'term'> = { node_id: nodeId, rcp_addr: options.rcpAddr ?? null, http_addr: options.httpAddr ?? null }
+  let self: Omit<LeaderInfo, 'term'> = { node_id: nodeId, rcp_addr: null, http_addr: null }
   const makeEngine = (): Engine => createEngine({
     maxMachineVersions: options.storage.max_machine_versions,
     idempotencyTtlSecs: options.storage.idempotency_ttl_secs,
@@ -168,15 +175,22 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
     warn: (message, fields) => { logger.warn(fields ?? {}, message) },
   })
   const restore = (engine: Engine, line: StoredLine): void => { engine.restore(line as SnapshotLine) }
+  if (maxRecordBytes(conn.maxPayload) < MAX_RECORD_PAYLOAD) {
+    logger.warn({ max_payload: conn.maxPayload, record_limit: maxRecordBytes(conn.maxPayload), record_cap: MAX_RECORD_PAYLOAD },
+      'the NATS servers\' max_payload is below rstmdb\'s record cap: larger writes are refused with BAD_REQUEST record_too_large; set max_payload: 16MB on every nats-server')
+  }
 
   // cluster.md §5: snapshot, then the stream from its offset + 1
-  const stream0 = await readStreamState(resources.jsm, cfg.stream)
-  const generations = await conn.snapshots.list()
-  const loaded = await loadNewestSnapshot(conn.snapshots, makeEngine, restore, logger)
+  const { stream0, generations, loaded, terms } = await patiently('reading the stream, its snapshots and its term entries', async () => {
+    const stream0 = await readStreamState(resources.jsm, cfg.stream)
+    const generations = await conn.snapshots.list()
+    const loaded = await loadNewestSnapshot(conn.snapshots, makeEngine, restore, logger)
+    // the term in force where the retained stream begins: that of the snapshot it was purged to
+    const purgedTo = generations.find((g) => g.lastSequence < stream0.first)
+    const terms = await scanTerms(resources.js, conn, cfg.stream, stream0.first, stream0.first > 1 ? purgedTo?.term ?? 0 : 0)
+    return { stream0, generations, loaded, terms }
+  }, logger)
   const S = loaded.snapshot?.lastSequence ?? 0
-  // the term in force where the retained stream begins: that of the snapshot it was purged to
-  const purgedTo = generations.find((g) => g.lastSequence < stream0.first)
-  const terms = await scanTerms(resources.js, conn, cfg.stream, stream0.first, stream0.first > 1 ? purgedTo?.term ?? 0 : 0)
   const log: JetStreamLog = await openJetStreamLog(conn, { stream: cfg.stream, committed: S, terms, ackTimeoutMs: cfg.lease_ms, logger, stream0 })
   const ref = createEngineRef(loaded.target)
   const store: ClusterStore = createClusterStore({
@@ -189,7 +203,12 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
   const bus = createBus({ log: store, getInstance: (id) => ref.current.getInstance(id), queueLimit: options.queueLimit ?? DEFAULTS.subscriptions.queue_limit })
   // reads on every node; its compactor never runs (COMPACT goes to the leader)
   const readDispatcher = createDispatcher({
-    engine: ref.engine, storage: store, compactor: createCompactor(ref.engine, store, { ...options.compaction, enabled: false }, logger, now), now,
+    engine: ref.engine,
+    storage: store,
+    compactor: createCompactor(ref.engine, store, { ...options.compaction, enabled: false }, logger, now),
+    now,
+    readWaitMs: cfg.read_wait_ms,
+    clusterInfo: () => ({ ...status() }),
   })
 
   let role: Role = 'follower'
@@ -200,6 +219,8 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
   let rpc: Subscription | null = null
   let ready = false
   let closed = false
+  /** shutting down: decides nothing more and never campaigns again */
+  let leaving = false
   let connected = true
   let campaigning = false
   let replayed = 0
@@ -288,7 +309,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
   }
 
   async function campaign (): Promise<void> {
-    if (role !== 'follower' || closed || !connected || !ready) return
+    if (role !== 'follower' || leaving || !connected || !ready) return
     const state = await log.refresh()
     // only a node that has seen the whole stream may lead (cluster.md §3)
     if (log.seen() < state.last) return
@@ -298,7 +319,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
       leaseMs: cfg.lease_ms,
       self,
       logger,
-      onLost: (why) => { void transition('lease lost', () => stepDown(clusterUnavailable('leadership_lost', `lease lost: ${why}`), term)) },
+      onLost: (why) => { void transition('lease lost', () => stepDown(unavailable('leadership_lost', `lease lost: ${why}`), term)) },
     })
     if (held === null) return
     term = held.term
@@ -329,7 +350,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
     // another node may have written snapshots while it led; compaction never needs more than this list to be safe
     store.refreshSnapshots().catch((err: unknown) => { logger.warn({ err: (err as Error).message }, 'cannot list snapshots') })
     leaderCompactor = createCompactor(ref.engine, store, options.compaction, logger, now)
-    leaderDispatcher = createDispatcher({ engine: ref.engine, storage: store, compactor: leaderCompactor, now })
+    leaderDispatcher = createDispatcher({ engine: ref.engine, storage: store, compactor: leaderCompactor, now, readWaitMs: cfg.read_wait_ms })
     const dispatcher = leaderDispatcher
     rpc = serveWrites(nc, subjects.rpcWrite, (op, params) => role === 'leader' && leaderDispatcher === dispatcher ? dispatcher.dispatch(op, params) : null)
     role = 'leader'
@@ -337,34 +358,74 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
     logger.info({ term, node_id: nodeId, offset: sequence }, 'leader: taking writes')
   }
 
+  /** who holds the lease changed: forwarded writes in flight to the previous holder end (see forwardWrite) */
+  const leaderChanges = new Set<(info: LeaderInfo | null) => void>()
+
   function onLeader (info: LeaderInfo | null): void {
     leader = info
-    if (info !== null || role !== 'follower' || closed || campaigning) return
+    for (const change of [...leaderChanges]) change(info)
+    if (info !== null || role !== 'follower' || leaving || campaigning) return
     campaigning = true
     void transition('campaign', campaign).finally(() => { campaigning = false })
   }
 
-  /** resolves once this node has applied `offset`, else WAL_IO_ERROR replica_behind after read_wait_ms */
-  async function reach (offset: number, what: string): Promise<void> {
-    if (log.committedHead() >= offset || await log.untilCommitted(offset, cfg.read_wait_ms)) return
-    throw clusterUnavailable('replica_behind', `${what}: this node has applied offset ${log.committedHead()}, not yet ${offset} (within ${cfg.read_wait_ms} ms)`,
-      { min_offset: offset, applied_offset: log.committedHead() })
+  /**
+   * Resolves once the leader a request is sent to now is gone: its lease lapsed, or another
+   * node holds it. With no leader known yet, the first one that appears is the one it went to.
+   */
+  const leaderGone: LeaderGone = () => {
+    let at = leader
+    let change: ((info: LeaderInfo | null) => void) | null = null
+    const gone = new Promise<void>((resolve) => {
+      change = (info) => {
+        if (at === null) at = info
+        else if (info === null || !sameLeader(at, info)) resolve()
+      }
+      leaderChanges.add(change)
+    })
+    return { gone, cancel: () => { if (change !== null) leaderChanges.delete(change) } }
   }
 
-  async function run (op: OpName, params: unknown, caller?: CallerInfo, opts: DispatchOptions = {}): Promise<OpOutcome> {
-    if (closed) throw clusterUnavailable('no_leader', 'this node is shutting down')
-    if (!isOpName(op) || !leaderOp(op)) {
-      if (opts.minOffset !== undefined) await reach(opts.minOffset, 'read-your-writes')
-      return await readDispatcher.dispatch(op, params, caller)
+  /** the role as clients see it: a leader whose lease has lapsed decides nothing more, even before it steps down */
+  function visibleRole (): Role {
+    return role === 'leader' && lease !== null && !lease.valid() ? 'follower' : role
+  }
+
+  function status (): ClusterStatus {
+    return {
+      node_id: nodeId,
+      role: visibleRole(),
+      term: lease?.term ?? log.term(),
+      leader: role === 'leader' && lease !== null ? { ...self, term: lease.term } : leader,
+      applied_offset: log.committedHead(),
+      stream_last_offset: Math.max(log.streamState().last, log.committedHead()),
     }
-    // decided here when this node leads (in the same turn as the check)
-    if (role === 'leader' && leaderDispatcher !== null) return await leaderDispatcher.dispatch(op, params, caller)
-    if (!connected) throw clusterUnavailable('no_leader', 'this node has lost its connection to NATS')
-    const outcome = await forwardWrite(nc, subjects.rpcWrite, op, params, cfg.write_wait_ms)
+  }
+
+  async function run (op: OpName, params: unknown, caller?: CallerInfo): Promise<OpOutcome> {
+    if (closed) throw unavailable('no_leader', 'this node is shutting down')
+    if (!isOpName(op) || !leaderOp(op)) return await readDispatcher.dispatch(op, params, caller)
+    // decided here when this node leads (in the same turn as the check); once it hands over, the next leader decides
+    if (role === 'leader' && leaderDispatcher !== null && !leaving) return await leaderDispatcher.dispatch(op, params, caller)
+    if (!connected) throw unavailable('no_leader', 'this node has lost its connection to NATS')
+    const outcome = await forwardWrite(nc, subjects.rpcWrite, op, params, cfg.write_wait_ms, leaderGone)
     counters.forwarded++
     // the caller reads back from this node: answer once its state has the write
-    await reach(outcome.walOffset, `the write committed at offset ${outcome.walOffset}`)
+    await untilApplied(log, outcome.walOffset, cfg.read_wait_ms)
     return outcome
+  }
+
+  /** Stops deciding, lets what was appended commit and deletes the lease, so another node leads at once. */
+  async function handOver (): Promise<void> {
+    leaving = true
+    await transition('hand over', async () => {
+      if (role === 'follower') return
+      rpc?.unsubscribe()
+      rpc = null
+      // writes already appended commit (each PubAck is bounded) before the lease is handed over
+      await log.waitFor(log.appendedHead()).catch(() => {})
+      await stepDown(unavailable('leadership_lost', 'this node is shutting down'))
+    })
   }
 
   // start: apply up to the stream's last sequence, then serve and join the election
@@ -392,56 +453,64 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
     idempotency_records: stats.idempotency,
     duration_ms: Math.round(performance.now() - started),
   }
-  logger.info({ ...report, node_id: nodeId }, 'cluster state loaded')
+  logger.info({ ...report, node_id: nodeId }, 'storage recovered')
 
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') {
         connected = false
-        if (role !== 'follower') void transition('disconnect', () => stepDown(clusterUnavailable('leadership_lost', 'lost the connection to NATS')))
+        if (role !== 'follower') void transition('disconnect', () => stepDown(unavailable('leadership_lost', 'lost the connection to NATS')))
       } else if (s.type === 'reconnect') {
         connected = true
       }
     }
   })()
   const tick = setInterval(() => { log.refresh().catch(() => {}) }, Math.max(1, Math.floor(cfg.lease_ms / 3)))
-  const watch = watchLeader(resources.leader, cfg.lease_ms, logger, onLeader)
+  let watch: LeaderWatch | null = null
 
   return {
     // results are built by the engine to the protocol's result schemas (as in the dispatcher)
-    dispatch: run as ClusterDispatch,
+    dispatch: run as Dispatch,
     attach: bus.attach,
     head: () => log.committedHead(),
-    isLeader: () => role === 'leader',
     features: readDispatcher.features,
-    stats: () => ({ engine: ref.current.stats(), wal: store.stats(), bus: bus.stats() }),
+    isLeader: () => visibleRole() === 'leader',
+    stats: () => {
+      const s = status()
+      return {
+        engine: ref.current.stats(),
+        wal: store.stats(),
+        bus: bus.stats(),
+        cluster: {
+          leader: visibleRole() === 'leader',
+          term: s.term,
+          applied_offset: s.applied_offset,
+          lag_entries: s.stream_last_offset - s.applied_offset,
+          forwarded: counters.forwarded,
+          elections: counters.elections,
+        },
+      }
+    },
     log: store,
     getInstance: (id) => ref.current.getInstance(id),
     engine: () => ref.current,
     isReady: () => ready && !closed,
-    status: () => ({
-      node_id: nodeId,
-      role,
-      term: lease?.term ?? log.term(),
-      leader: role === 'leader' && lease !== null ? { ...self, term: lease.term } : leader,
-      applied_offset: log.committedHead(),
-      stream_last_offset: Math.max(log.streamState().last, log.committedHead()),
-    }),
+    readiness: () => !ready ? 'catching_up' : connected && !closed ? 'ok' : 'nats_disconnected',
+    status,
     counters: () => ({ ...counters }),
     report,
+    join (advertise = {}) {
+      if (watch !== null || closed) return
+      self = { node_id: nodeId, rcp_addr: advertise.rcpAddr ?? null, http_addr: advertise.httpAddr ?? null }
+      watch = watchLeader(resources.leader, cfg.lease_ms, logger, onLeader)
+    },
+    handOver,
     async close () {
       if (closed) return
+      await handOver()
       closed = true
       clearInterval(tick)
-      await watch.stop()
-      await transition('close', async () => {
-        if (role === 'follower') return
-        rpc?.unsubscribe()
-        rpc = null
-        // writes already appended commit (each PubAck is bounded) before the lease is handed over
-        await log.waitFor(log.appendedHead()).catch(() => {})
-        await stepDown(clusterUnavailable('leadership_lost', 'this node is shutting down'))
-      })
+      await watch?.stop()
       await log.close()
       await nc.close().catch(() => {})
     },

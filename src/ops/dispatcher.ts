@@ -2,15 +2,16 @@ import type { JsonObject } from '../../protocol/entries.js'
 import { MAX_MESSAGE_BYTES } from '../../protocol/entries.js'
 import { RcpError } from '../../protocol/errors.js'
 import { MAX_BATCH_OPS, PROTOCOL_VERSION, SERVER_FEATURES, SERVER_NAME, SERVER_VERSION } from '../../protocol/identity.js'
-import { OP_NAMES, OPS, validateParams, type OpName } from '../../protocol/schemas.js'
+import { MIN_OFFSET_OPS, OP_NAMES, OPS, validateParams, type OpName } from '../../protocol/schemas.js'
 import type { HistorySource, Storage } from '../../storage/index.js'
 import type { Decision, Engine, ReadOp, WriteOp } from '../engine/types.js'
+import { untilApplied } from './applied.js'
 import type { Compactor } from './compaction.js'
 import { createHistoryReads, type HistoryReads } from './history.js'
 import type { CallerInfo, Dispatch, Dispatcher, OpOutcome } from './types.js'
 
 /** What the dispatcher needs of storage: the log, and WAL_STATS and instance snapshots. */
-export type DispatcherStorage = Pick<Storage, 'append' | 'waitFor' | 'read' | 'appendedHead' | 'committedHead' | 'earliestOffset' | 'isFailed' | 'stats' | 'instanceSnapshots'>
+export type DispatcherStorage = Pick<Storage, 'append' | 'waitFor' | 'read' | 'appendedHead' | 'committedHead' | 'untilCommitted' | 'earliestOffset' | 'isFailed' | 'stats' | 'instanceSnapshots'>
 
 export interface DispatcherDeps {
   engine: Engine
@@ -19,6 +20,10 @@ export interface DispatcherDeps {
   /** committed history of one instance (history.md); without one, GET_HISTORY and at_offset are refused and `history` is not listed */
   history?: HistorySource
   now: () => number
+  /** how long a read with `min_offset` waits for this node to apply it (cluster.read_wait_ms) */
+  readWaitMs: number
+  /** INFO's `cluster` object, in cluster mode (cluster.md §4) */
+  clusterInfo?: () => JsonObject
 }
 
 const ENGINE_READS: ReadonlySet<OpName> = new Set<OpName>(['GET_MACHINE', 'LIST_MACHINES', 'GET_INSTANCE', 'LIST_INSTANCES', 'VALIDATE_MACHINE', 'GET_DIAGRAM', 'GET_TRANSITIONS'])
@@ -34,7 +39,7 @@ const WAL_READ_MAX_BYTES = MAX_MESSAGE_BYTES - 128 * 1024
  * and storage. Writes are decided, appended and applied in one synchronous
  * stretch, so they are decided one at a time in arrival order.
  */
-export function createDispatcher ({ engine, storage, compactor, history, now }: DispatcherDeps): Dispatcher {
+export function createDispatcher ({ engine, storage, compactor, history, now, readWaitMs, clusterInfo }: DispatcherDeps): Dispatcher {
   const startedAt = now()
   const historyReads = history === undefined ? null : createHistoryReads({ engine, history, log: storage, maxBytes: WAL_READ_MAX_BYTES })
   const features = SERVER_FEATURES.filter(f => f !== 'history' || historyReads !== null)
@@ -132,13 +137,16 @@ export function createDispatcher ({ engine, storage, compactor, history, now }: 
       machines: stats.machines,
       instances: stats.instances,
       connections: caller?.connections ?? 0,
+      ...(clusterInfo === undefined ? {} : { cluster: clusterInfo() }),
     })
   }
+
 
   async function run (op: OpName, rawParams: unknown, caller?: CallerInfo): Promise<OpOutcome> {
     if (SESSION_OPS.has(op)) throw new RcpError('BAD_REQUEST', `${op} is a session op, not a data op`, { op })
     const params = validateParams(op, rawParams)
     if (OPS[op].write) return await dispatchWrite(op as WriteOp, params)
+    if (MIN_OFFSET_OPS.has(op) && params.min_offset !== undefined) await untilApplied(storage, params.min_offset as number, readWaitMs)
     if (op === 'GET_INSTANCE' && params.at_offset !== undefined) return read(await historyOf(op).instanceAt(params))
     if (ENGINE_READS.has(op)) return read(engine.read(op as ReadOp, params))
     switch (op) {

@@ -9,6 +9,7 @@ import { createCompactor } from './compaction.js'
 import { createDispatcher } from './dispatcher.js'
 import { DEFAULTS } from '../config/schema.js'
 import type { DatabaseOptions } from './options.js'
+import type { Readiness } from './types.js'
 
 export { createDispatcher } from './dispatcher.js'
 export type { DispatcherDeps } from './dispatcher.js'
@@ -16,13 +17,26 @@ export { createCompactor } from './compaction.js'
 export type { CompactResult, Compactor } from './compaction.js'
 export { DEFAULT_COMPACTION, DEFAULT_STORAGE } from './options.js'
 export type { CompactionSection, DatabaseOptions, StorageSection } from './options.js'
-export type { CallerInfo, Dispatch, OpOutcome } from './types.js'
+export type { CallerInfo, Dispatch, OpOutcome, Readiness } from './types.js'
 
 /** What the metrics read at scrape time. */
 export interface DatabaseStats {
   engine: EngineStats
   wal: WalStats
   bus: BusStats
+  /** cluster mode only (cluster.md §7) */
+  cluster?: ClusterStats
+}
+
+/** What the cluster metrics of cluster.md §7 read. */
+export interface ClusterStats {
+  leader: boolean
+  term: number
+  applied_offset: number
+  /** entries the stream holds beyond what this node has applied */
+  lag_entries: number
+  forwarded: number
+  elections: number
 }
 
 /**
@@ -31,8 +45,8 @@ export interface DatabaseStats {
  * engine or the log is reachable from a face.
  */
 export interface Database extends SessionServices {
-  /** false once the log refuses writes (or the database is closed): /readyz answers 503 */
-  isWritable: () => boolean
+  /** `wal_failed` once the log refuses writes (or the database is closed): /readyz answers 503 */
+  readiness: () => Readiness
   stats: () => DatabaseStats
   /** the recovery report of storage.md §5 */
   readonly report: StartupReport
@@ -72,7 +86,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
     },
   })
   const compactor = createCompactor(engine, storage, options.compaction, logger, now)
-  const dispatcher = createDispatcher({ engine, storage, compactor, history: storage, now })
+  const dispatcher = createDispatcher({ engine, storage, compactor, history: storage, now, readWaitMs: options.readWaitMs ?? DEFAULTS.cluster.read_wait_ms })
   const bus = createBus({ log: storage, getInstance: id => engine.getInstance(id), queueLimit: options.queueLimit ?? DEFAULTS.subscriptions.queue_limit })
   let closed = false
   return {
@@ -81,7 +95,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
     head: storage.committedHead,
     isLeader: () => true,
     features: dispatcher.features,
-    isWritable: () => !closed && !storage.isFailed(),
+    readiness: () => closed || storage.isFailed() ? 'wal_failed' : 'ok',
     stats: () => ({ engine: engine.stats(), wal: storage.stats(), bus: bus.stats() }),
     report: storage.report,
     async close () {

@@ -20,6 +20,8 @@ export interface DatabaseOptions {
   now?: () => number
   /** subscriptions.queue_limit (the config default when left out) */
   queueLimit?: number
+  /** how long a read with `min_offset` waits (cluster.read_wait_ms; the config default when left out) */
+  readWaitMs?: number
   /** releases the data directory LOCK the caller took with lockDataDir (else openDatabase takes it) */
   releaseLock?: () => void
 }

@@ -35,3 +35,10 @@ export interface Dispatcher {
   /** what INFO and HELLO list (rcp.md §6.1): the server's features that this dispatcher serves */
   features: readonly string[]
 }
+
+/**
+ * What /readyz reports (config.md §3, cluster.md §4): `ok`, or why the node should not get
+ * traffic now. Single node: `wal_failed` once the WAL refuses writes. Cluster: `catching_up`
+ * until the node has applied the stream once, `nats_disconnected` while it has lost NATS.
+ */
+export type Readiness = 'ok' | 'wal_failed' | 'catching_up' | 'nats_disconnected'

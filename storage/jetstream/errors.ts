@@ -1,12 +1,3 @@
-import { RcpError } from '../../protocol/errors.js'
-
-/** Why a cluster write or read could not be served; all are WAL_IO_ERROR, retryable (cluster.md §2–§4). */
-export type ClusterUnavailableReason = 'leadership_lost' | 'no_leader' | 'replica_behind'
-
-export function clusterUnavailable (reason: ClusterUnavailableReason, message: string, details: Record<string, unknown> = {}): RcpError {
-  return new RcpError('WAL_IO_ERROR', message, { reason, ...details })
-}
-
 /** NATS could not be reached at start (cluster.md §5): the node must not start. */
 export class NatsConnectError extends Error {
   readonly servers: string[]

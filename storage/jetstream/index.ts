@@ -3,7 +3,9 @@ import type { JetStreamClient } from '@nats-io/jetstream'
 import { SnapshotCorruptError } from '../full-snapshot.js'
 import type { FullSnapshotInfo, SnapshotLine } from '../full-snapshot.js'
 import type { Logger } from '../logger.js'
+import { silentLogger } from '../logger.js'
 import { connectNats } from './connect.js'
+import { patiently } from './patience.js'
 import type { NatsConnectOptions } from './connect.js'
 import { ensureResources } from './resources.js'
 import type { ClusterResources } from './resources.js'
@@ -18,8 +20,8 @@ import type { JetStreamLog, StreamState } from './log.js'
 
 export { connectNats } from './connect.js'
 export type { NatsConnectOptions } from './connect.js'
-export { clusterUnavailable, IncompatibleSettingsError, NatsConnectError } from './errors.js'
-export type { ClusterUnavailableReason } from './errors.js'
+export { IncompatibleSettingsError, NatsConnectError } from './errors.js'
+export { JetStreamUnavailableError, patiently } from './patience.js'
 export { createJetStreamLog, readStreamState } from './log.js'
 export type { FollowOptions, JetStreamLog, LeadOptions, StreamState } from './log.js'
 export { acquireLease, readLeader, watchLeader, LEADER_KEY } from './lease.js'
@@ -33,6 +35,7 @@ export type { SnapshotObject, SnapshotStore } from './snapshots.js'
 export { createSubjects, subjectToken } from './subjects.js'
 export type { Subjects } from './subjects.js'
 export { TermIndex } from './terms.js'
+export { maxRecordBytes } from './writer.js'
 
 export interface JetStreamOptions {
   nats: NatsConnectOptions
@@ -44,6 +47,8 @@ export interface JetStreamOptions {
   replicas: number
   /** cluster.lease_ms */
   leaseMs: number
+  /** told while JetStream is not answering yet */
+  logger?: Logger
 }
 
 /** A connection to NATS with the cluster's resources in place (cluster.md §5, first two steps). */
@@ -65,7 +70,8 @@ export async function connectJetStream (opts: JetStreamOptions): Promise<JetStre
   const nc = await connectNats(opts.nats)
   try {
     const subjects = createSubjects(opts.subjectPrefix)
-    const resources = await ensureResources(nc, { stream: opts.stream, subjects, replicas: opts.replicas, leaseMs: opts.leaseMs })
+    const resources = await patiently('creating or checking the stream and the buckets',
+      () => ensureResources(nc, { stream: opts.stream, subjects, replicas: opts.replicas, leaseMs: opts.leaseMs }), opts.logger ?? silentLogger)
     return { nc, resources, subjects, snapshots: createSnapshotStore(resources.snapshots), maxPayload: nc.info?.max_payload ?? 1024 * 1024 }
   } catch (err) {
     await nc.close().catch(() => {})

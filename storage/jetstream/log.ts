@@ -1,18 +1,18 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { WalEntry } from '../../protocol/entries.js'
-import { RcpError } from '../../protocol/errors.js'
+import { RcpError, unavailable } from '../../protocol/errors.js'
 import type { IoStats, ReadResult } from '../index.js'
-import type { CommitListener, CommittedRecord, Log, Pin } from '../log.js'
+import type { CommitListener, CommittedRecord, Log, Pin, SkipListener } from '../log.js'
 import type { Logger } from '../logger.js'
 import { startApplier } from './applier.js'
 import type { Applier } from './applier.js'
-import { clusterUnavailable } from './errors.js'
 import { PurgedError, readRange } from './reader.js'
 import type { StreamRecord } from './records.js'
 import type { Subjects } from './subjects.js'
 import { createTermFilter, entryTerm, TermIndex } from './terms.js'
 import type { TermFilter } from './terms.js'
 import { createWriter } from './writer.js'
+import { createWaiters } from '../waiters.js'
 import type { Writer } from './writer.js'
 
 /** The stream's retained range and size, as last read from the servers. */
@@ -91,8 +91,6 @@ export interface JetStreamLog extends Log {
   term: () => number
   /** true when `sequence` was seen within `timeoutMs` */
   untilSeen: (sequence: number, timeoutMs: number) => Promise<boolean>
-  /** true when `sequence` committed (was applied) within `timeoutMs` */
-  untilCommitted: (sequence: number, timeoutMs: number) => Promise<boolean>
   /** the stream's state as last refreshed */
   streamState: () => StreamState
   refresh: () => Promise<StreamState>
@@ -104,51 +102,8 @@ export interface JetStreamLog extends Log {
   close: () => Promise<void>
 }
 
-interface Waiter {
-  sequence: number
-  resolve: (ok: boolean) => void
-  timer?: NodeJS.Timeout
-}
-
 const RESOLVED = Promise.resolve()
 const READ_ATTEMPTS = 3
-
-/** Waiters on a rising number, resolved in order as it passes them. */
-function createWaiters () {
-  let list: Waiter[] = []
-  return {
-    add (sequence: number, timeoutMs: number): Promise<boolean> {
-      return new Promise((resolve) => {
-        const w: Waiter = { sequence, resolve }
-        w.timer = setTimeout(() => {
-          list = list.filter((x) => x !== w)
-          resolve(false)
-        }, timeoutMs)
-        let i = list.length
-        while (i > 0 && list[i - 1].sequence > sequence) i--
-        list.splice(i, 0, w)
-      })
-    },
-    reached (value: number): void {
-      let n = 0
-      while (n < list.length && list[n].sequence <= value) n++
-      if (n === 0) return
-      const done = list.slice(0, n)
-      list = list.slice(n)
-      for (const w of done) {
-        clearTimeout(w.timer)
-        w.resolve(true)
-      }
-    },
-    clear (): void {
-      for (const w of list) {
-        clearTimeout(w.timer)
-        w.resolve(false)
-      }
-      list = []
-    },
-  }
-}
 
 /**
  * The Log of cluster mode (storage/log.ts over cluster.md §2): one object per node,
@@ -167,6 +122,7 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
   const seenWaiters = createWaiters()
   const committedWaiters = createWaiters()
   const listeners = new Set<CommitListener>()
+  const skipListeners = new Set<SkipListener>()
   const pins = new Set<{ sequence: number }>()
   const io: IoStats = { bytes_written: 0, bytes_read: 0, writes: 0, reads: 0, fsyncs: 0 }
 
@@ -246,7 +202,7 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
     }
     if (fresh.length !== records.length || filter.pending) {
       // cannot happen while this node is the only writer of its term; refuse to go on if it does
-      writer?.fail(clusterUnavailable('leadership_lost', 'own appends did not take effect; stepping down'))
+      writer?.fail(unavailable('leadership_lost', 'own appends did not take effect; stepping down'))
       return
     }
     advance(records[records.length - 1].sequence, fresh)
@@ -285,13 +241,13 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
 
   const log: JetStreamLog = {
     append (entries: WalEntry[], group: boolean): number[] {
-      if (writer === null || writer.failed) throw clusterUnavailable('leadership_lost', 'this node is not the leader')
+      if (writer === null || writer.failed) throw unavailable('leadership_lost', 'this node is not the leader')
       return writer.append(entries, group)
     },
     waitFor (sequence) {
       if (sequence <= committed) return RESOLVED
       if (writer === null || writer.failed || sequence > writer.appended()) {
-        return Promise.reject(clusterUnavailable('leadership_lost', `offset ${sequence} has not committed and this node no longer leads`))
+        return Promise.reject(unavailable('leadership_lost', `offset ${sequence} has not committed and this node no longer leads`))
       }
       return new Promise((resolve, reject) => {
         let i = writeWaiters.length
@@ -302,6 +258,10 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
     onCommit (listener) {
       listeners.add(listener)
       return () => { listeners.delete(listener) }
+    },
+    onSkip (listener) {
+      skipListeners.add(listener)
+      return () => { skipListeners.delete(listener) }
     },
     read,
     pin (sequence): Pin {
@@ -324,6 +284,7 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
       filter = createTermFilter(options.term)
       if (seenSeq > committed) {
         logger.warn({ from: committed + 1, to: seenSeq }, 'state loaded from a newer snapshot: these offsets produce no commit notices here')
+        for (const listener of skipListeners) listener(committed + 1, seenSeq)
         advance(seenSeq, [])
       }
       const applier = startApplier({ js: opts.js, stream: opts.stream, from: options.from, onMessage, behind: () => state.last > seenSeq, logger })
@@ -383,7 +344,7 @@ export function createJetStreamLog (opts: JetStreamLogOptions): JetStreamLog {
     io,
     async close () {
       await log.stopFollowing()
-      if (writer !== null) log.resign(clusterUnavailable('leadership_lost', 'this node is shutting down'))
+      if (writer !== null) log.resign(unavailable('leadership_lost', 'this node is shutting down'))
       seenWaiters.clear()
       committedWaiters.clear()
     },

@@ -1,15 +1,17 @@
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream'
 import type { WalEntry } from '../../protocol/entries.js'
-import { badRequest } from '../../protocol/errors.js'
+import { badRequest, unavailable } from '../../protocol/errors.js'
 import type { RcpError } from '../../protocol/errors.js'
 import type { IoStats } from '../index.js'
-import { clusterUnavailable } from './errors.js'
 import { recordHeaders } from './records.js'
 import type { StreamRecord } from './records.js'
 import type { Subjects } from './subjects.js'
 
 /** Room for the subject, the headers and the protocol line around a payload. */
 const ENVELOPE_BYTES = 1024
+
+/** The largest record payload a message can carry under the servers' max_payload. */
+export const maxRecordBytes = (maxPayload: number): number => maxPayload - ENVELOPE_BYTES
 
 export interface WriterOptions {
   js: JetStreamClient
@@ -61,7 +63,9 @@ export function createWriter (opts: WriterOptions): Writer {
   let failure: RcpError | null = null
   const units: Unit[] = []
   const unitOf = new Map<number, Unit>()
-  const limit = opts.maxPayload - ENVELOPE_BYTES
+  const limit = maxRecordBytes(opts.maxPayload)
+  /** appends of this event-loop turn, published together at its end */
+  let outbox: Array<{ sequence: number, entry: WalEntry, payload: Buffer, cont: boolean }> = []
 
   function fail (error: RcpError): void {
     if (failure !== null) return
@@ -74,7 +78,7 @@ export function createWriter (opts: WriterOptions): Writer {
   function acked (sequence: number, ack: PubAck): void {
     if (failure !== null) return
     if (ack.seq !== sequence || ack.stream !== opts.stream) {
-      fail(clusterUnavailable('leadership_lost', `append ${sequence} was stored as ${ack.stream}:${ack.seq}; stepping down`))
+      fail(unavailable('leadership_lost', `append ${sequence} was stored as ${ack.stream}:${ack.seq}; stepping down`))
       return
     }
     const unit = unitOf.get(sequence)
@@ -86,21 +90,36 @@ export function createWriter (opts: WriterOptions): Writer {
 
   function rejected (sequence: number, err: unknown): void {
     const message = err instanceof Error ? err.message : String(err)
-    fail(clusterUnavailable('leadership_lost', `append ${sequence} was not acknowledged (${message}); this node is no longer the leader`))
+    fail(unavailable('leadership_lost', `append ${sequence} was not acknowledged (${message}); this node is no longer the leader`))
   }
 
-  function publish (sequence: number, entry: WalEntry, payload: Buffer, cont: boolean): void {
-    opts.js.publish(opts.subjects.forEntry(entry), payload, {
-      expect: { lastSequence: sequence - 1 },
-      headers: recordHeaders(opts.term, cont),
-      timeout: opts.ackTimeoutMs,
-    }).then((ack) => acked(sequence, ack), (err: unknown) => rejected(sequence, err))
+  /**
+   * Publishes what this turn appended. The client coalesces publishes made in one stretch
+   * into one socket write, so appends decided for many connections in one turn cost one
+   * write (and one read on the server) instead of one each: group commit, as the WAL does.
+   */
+  function publishAll (): void {
+    const due = outbox
+    outbox = []
+    if (failure !== null) return
+    // a process stopped (SIGSTOP, a long pause) between deciding and here must not publish late
+    if (!opts.canDecide()) {
+      fail(unavailable('leadership_lost', 'the leader lease lapsed before these appends went out; this node no longer takes writes'))
+      return
+    }
+    for (const { sequence, entry, payload, cont } of due) {
+      opts.js.publish(opts.subjects.forEntry(entry), payload, {
+        expect: { lastSequence: sequence - 1 },
+        headers: recordHeaders(opts.term, cont),
+        timeout: opts.ackTimeoutMs,
+      }).then((ack) => acked(sequence, ack), (err: unknown) => rejected(sequence, err))
+    }
   }
 
   function append (entries: WalEntry[], group: boolean): number[] {
     if (failure !== null) throw failure
     if (!opts.canDecide()) {
-      const lapsed = clusterUnavailable('leadership_lost', 'the leader lease has lapsed; this node no longer takes writes')
+      const lapsed = unavailable('leadership_lost', 'the leader lease has lapsed; this node no longer takes writes')
       fail(lapsed)
       throw lapsed
     }
@@ -123,7 +142,8 @@ export function createWriter (opts: WriterOptions): Writer {
       units.push(unit)
       for (const r of members) unitOf.set(r.sequence, unit)
     }
-    for (let i = 0; i < entries.length; i++) publish(sequences[i], entries[i], payloads[i], cont(i))
+    if (outbox.length === 0) setImmediate(publishAll)
+    for (let i = 0; i < entries.length; i++) outbox.push({ sequence: sequences[i], entry: entries[i], payload: payloads[i], cont: cont(i) })
     return sequences
   }
 

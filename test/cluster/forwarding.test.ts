@@ -62,14 +62,14 @@ t.test('read-your-writes: min_offset waits for the node to apply it, up to read_
   const hasty = await startNode(nats.urls, 'hasty', { cluster: { read_wait_ms: 300 } })
   nodes.push(patient, hasty)
   const put = await call(leader, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
-  t.match((await call(patient, 'GET_MACHINE', { machine: 'order' }, put.walOffset)).result, { machine: 'order', version: 1 }, 'a read at the write\'s offset sees it')
+  t.match((await call(patient, 'GET_MACHINE', { machine: 'order', min_offset: put.walOffset })).result, { machine: 'order', version: 1 }, 'a read at the write\'s offset sees it')
 
   const ahead = put.walOffset + 1
-  const err = await failure(call(hasty, 'LIST_INSTANCES', {}, ahead + 100))
+  const err = await failure(call(hasty, 'LIST_INSTANCES', { min_offset: ahead + 100 }))
   t.match(err, { code: 'WAL_IO_ERROR', retryable: true, details: { reason: 'replica_behind', min_offset: ahead + 100 } })
   t.ok((err.details.applied_offset as number) < ahead + 100)
 
-  const waiting = call(patient, 'GET_INSTANCE', { instance_id: 'soon' }, ahead)
+  const waiting = call(patient, 'GET_INSTANCE', { instance_id: 'soon', min_offset: ahead })
   await call(leader, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'soon' })
   t.match((await waiting).result, { instance_id: 'soon', last_wal_offset: ahead }, 'a waiting read completes once the offset is applied')
 })

@@ -8,7 +8,7 @@ import { DEFAULT_COMPACTION, DEFAULT_STORAGE, DEFAULTS } from '../../src/config/
 import type { ClusterSection, CompactionSection } from '../../src/config/schema.js'
 
 import { startNats } from '../support/nats.js'
-import type { NatsCluster } from '../support/nats.js'
+import type { NatsCluster, NatsOptions } from '../support/nats.js'
 import { startProxy } from '../support/proxy.js'
 import type { Proxy } from '../support/proxy.js'
 
@@ -63,6 +63,7 @@ export async function startNode (servers: string[], id: string, opts: NodeOption
   })
   const commits: number[] = []
   node.log.onCommit((records) => { for (const r of records) commits.push(r.sequence) })
+  node.join()
   return { id, node, logs, commits }
 }
 
@@ -83,8 +84,8 @@ export async function electedLeader (nodes: TestNode[]): Promise<TestNode> {
 }
 
 /** An op on a node, its result as plain JSON. */
-export async function call (n: TestNode, op: OpName, params: JsonObject = {}, minOffset?: number): Promise<{ result: JsonObject, walOffset: number }> {
-  const outcome = await n.node.dispatch(op, params, undefined, { minOffset })
+export async function call (n: TestNode, op: OpName, params: JsonObject = {}): Promise<{ result: JsonObject, walOffset: number }> {
+  const outcome = await n.node.dispatch(op, params)
   return { result: outcome.result as JsonObject, walOffset: outcome.walOffset }
 }
 
@@ -101,8 +102,8 @@ export async function closeAll (nodes: TestNode[]): Promise<void> {
 }
 
 /** NATS servers for one test, stopped (store directories removed) when it ends. */
-export async function natsFor (t: Test, size: number, args: string[] = []): Promise<NatsCluster> {
-  const nats = await startNats(size, args)
+export async function natsFor (t: Test, size: number, opts: NatsOptions = {}): Promise<NatsCluster> {
+  const nats = await startNats(size, opts)
   t.teardown(() => nats.stop())
   return nats
 }

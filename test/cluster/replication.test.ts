@@ -31,7 +31,7 @@ t.test('three nodes: one leader, writes on every node, same offsets and state on
   // every write is readable on every node at its offset
   for (const [i, w] of writes.entries()) {
     for (const n of nodes) {
-      const got = await call(n, 'GET_INSTANCE', { instance_id: `via-${nodes[i].id}` }, w.walOffset)
+      const got = await call(n, 'GET_INSTANCE', { instance_id: `via-${nodes[i].id}`, min_offset: w.walOffset })
       t.match(got.result, { state: 'pending', ctx: { amount: i + 1 }, last_wal_offset: w.walOffset }, `${n.id} has ${nodes[i].id}'s write`)
     }
   }

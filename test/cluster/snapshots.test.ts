@@ -44,7 +44,7 @@ t.test('compaction keeps two snapshot generations and purges below the older; a 
   await allAt(nodes, tail)
   t.equal(snapshotText(late), snapshotText(leader), 'the late node has the same state')
   t.match((await call(late, 'GET_INSTANCE', { instance_id: 'one-3' })).result, { ctx: { i: 3 } })
-  t.equal((await call(late, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'one-3', idempotency_key: 'one-3' })).result.wal_offset,
+  t.equal((await call(late, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'one-3', initial_ctx: { i: 3 }, idempotency_key: 'one-3' })).result.wal_offset,
     (await call(leader, 'GET_INSTANCE', { instance_id: 'one-3' })).result.last_wal_offset, 'idempotency keys survive in the snapshot')
   const read = (await call(late, 'WAL_READ', { from_offset: 1, limit: 10 })).result as { records: Array<{ sequence: number }> }
   t.equal(read.records[0].sequence, s1 + 1, 'reading from before the purge starts at the oldest retained record')
@@ -81,7 +81,13 @@ t.test('a follower the stream was purged past loads the newer snapshot and conve
   const behind = await startNode([proxy.url], 'behind')
   nodes.push(behind)
   await call(leader, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
+  await call(leader, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'w' })
   await allAt(nodes, leader.node.head())
+  // a live watcher on the node that falls behind
+  const messages: Array<Record<string, unknown>> = []
+  behind.node.attach({ send (text) { messages.push(JSON.parse(text)); return true }, onDrain () {} }).watch('WATCH_ALL', { include_ctx: false }).start()
+  const seen = await call(leader, 'APPLY_EVENT', { instance_id: 'w', event: 'NOTE' })
+  await until('the watcher has the event', () => messages.length === 1)
 
   // more than one pull of its consumer (1000 messages) goes by while it hears nothing, then twice compaction
   proxy.pause()
@@ -98,6 +104,15 @@ t.test('a follower the stream was purged past loads the newer snapshot and conve
   await allAt(nodes, head)
   t.ok(behind.logs.some((l) => l.message.includes('compacted past this node')), 'it noticed the purge')
   t.equal(snapshotText(behind), snapshotText(leader), 'and has the same state')
+  // the offsets it moved past without applying them one by one
+  const skipped = behind.logs.find((l) => l.message.startsWith('state loaded from a newer snapshot'))?.fields as { from: number, to: number }
+  t.match(messages, [
+    { type: 'event', wal_offset: seen.walOffset },
+    { type: 'subscription_end', subscription_id: messages[0].subscription_id, reason: 'compacted', last_wal_offset: seen.walOffset, resume_from_offset: skipped.from },
+  ], 'its watcher got what it had applied, then the end notice with where its events stopped; nothing skipped silently')
+  t.equal(messages.length, 2)
+  const err = await Promise.resolve().then(() => behind.node.attach({ send: () => true, onDrain () {} }).watch('WATCH_ALL', { from_offset: skipped.from })).then(() => null, (e: unknown) => e)
+  t.match(err, { code: 'NOT_FOUND', details: { reason: 'offset_compacted' } }, 'resuming there tells the client to resynchronise')
 })
 
 t.test('per-instance snapshots go to the object store; the previous one is replaced; deleted instances are pruned', async (t) => {

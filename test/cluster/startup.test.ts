@@ -20,7 +20,7 @@ t.test('NATS unreachable: a clear error naming the servers and the option, witho
 })
 
 t.test('credentials: a token or a user and password; wrong ones are reported as such', async (t) => {
-  const byToken = await natsFor(t, 1, ['--auth', 's3cret'])
+  const byToken = await natsFor(t, 1, { args: ['--auth', 's3cret'] })
   const err = await startNode(byToken.urls, 'n', { cluster: { nats_token: 'wrong' } }).then(() => null, (e: unknown) => e)
   t.ok(err instanceof NatsConnectError)
   t.match((err as Error).message, /cluster\.nats_token/)
@@ -28,7 +28,7 @@ t.test('credentials: a token or a user and password; wrong ones are reported as 
   nodes.push(await startNode(byToken.urls, 'n', { cluster: { nats_token: 's3cret' } }))
   t.ok(nodes[0].node.isReady(), 'the right token works')
 
-  const byUser = await natsFor(t, 1, ['--user', 'rst', '--pass', 'pw'])
+  const byUser = await natsFor(t, 1, { args: ['--user', 'rst', '--pass', 'pw'] })
   const bad = await startNode(byUser.urls, 'u', { cluster: { nats_user: 'rst', nats_password: 'nope' } }).then(() => null, (e: unknown) => e)
   t.match((bad as Error).message, /cluster\.nats_user and cluster\.nats_password/)
   nodes.push(await startNode(byUser.urls, 'u', { cluster: { nats_user: 'rst', nats_password: 'pw' } }))
@@ -37,7 +37,7 @@ t.test('credentials: a token or a user and password; wrong ones are reported as 
 
 t.test('TLS: the servers\' certificates are checked against cluster.nats_tls_ca', async (t) => {
   const certs = makeCerts()
-  const nats = await natsFor(t, 1, ['--tls', '--tlscert', certs.serverCert, '--tlskey', certs.serverKey])
+  const nats = await natsFor(t, 1, { args: ['--tls', '--tlscert', certs.serverCert, '--tlskey', certs.serverKey] })
   const nodes = nodesFor(t)
   nodes.push(await startNode(nats.urls, 'n', { cluster: { nats_tls_ca: certs.ca } }))
   t.ok(nodes[0].node.isReady(), 'the CA that signed them')

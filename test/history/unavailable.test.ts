@@ -18,7 +18,7 @@ t.test('without a history source: refused with a reason, and not listed', async 
   const storage = await openStorage({ dataDir: tempDir(t), segmentSizeBytes: 1024 * 1024, fsyncPolicy: { kind: 'never' }, skipCorruptRecords: false, target: { restore () {}, apply () {} } })
   t.teardown(() => storage.close())
   const compactor = createCompactor(engine, storage, { ...DEFAULT_COMPACTION, enabled: false }, silentLogger, Date.now)
-  const { dispatch, features } = createDispatcher({ engine, storage, compactor, now: Date.now })
+  const { dispatch, features } = createDispatcher({ engine, storage, compactor, now: Date.now, readWaitMs: 0 })
   await dispatch('PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
   await dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'o-1' })
 
@@ -28,7 +28,7 @@ t.test('without a history source: refused with a reason, and not listed', async 
   t.match(await rejected(dispatch('GET_INSTANCE', { instance_id: 'o-1', at_offset: 2 })), { code: 'BAD_REQUEST', details: { reason: 'history_unavailable', op: 'GET_INSTANCE' } })
   t.match((await dispatch('GET_INSTANCE', { instance_id: 'o-1' })).result, { state: 'pending' }, 'GET_INSTANCE without at_offset is served')
 
-  const withHistory = createDispatcher({ engine, storage, compactor, history: storage, now: Date.now })
+  const withHistory = createDispatcher({ engine, storage, compactor, history: storage, now: Date.now, readWaitMs: 0 })
   t.ok(withHistory.features.includes('history'))
   t.equal((await withHistory.dispatch('GET_HISTORY', { instance_id: 'o-1' })).result.items.length, 1)
 })

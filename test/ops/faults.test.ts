@@ -43,7 +43,7 @@ for (const kind of ['write', 'partial', 'sync'] as const) {
       db.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: `lost-${i}` }).then((r) => { acks.push(String(r.walOffset)) })))
     t.same(acks, [], 'nothing acknowledged')
     for (const o of outcomes) t.match(o, { status: 'rejected', reason: { code: 'WAL_IO_ERROR', retryable: true } })
-    t.equal(db.isWritable(), false)
+    t.equal(db.readiness(), 'wal_failed')
     fail[kind] = false
 
     await t.rejects(db.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'later' }), { code: 'WAL_IO_ERROR' }, 'later writes refused')
@@ -68,7 +68,7 @@ for (const kind of ['write', 'partial', 'sync'] as const) {
     if (kind === 'partial') t.ok(again.report.bytes_truncated > 0, 'half-written record truncated')
     const next = await again.dispatch('CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'after' })
     t.ok(next.walOffset > durableHead)
-    t.equal(again.isWritable(), true)
+    t.equal(again.readiness(), 'ok')
     await again.close()
   })
 }

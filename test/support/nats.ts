@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { accessSync, constants, mkdtempSync } from 'node:fs'
+import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import net from 'node:net'
 import path from 'node:path'
@@ -75,10 +75,19 @@ interface ServerPorts {
   clusterPort: number | null
   monitorPort: number
   storeDir: string
+  /** the configuration file: settings that have no command-line flag */
+  config: string
 }
 
+/**
+ * rstmdb records go up to 16 MiB − 64 KiB (rcp.md §5) and NATS refuses messages over its
+ * max_payload (1 MB unless configured), so the servers are configured as the README tells
+ * operators to; a test of the refusal gives a smaller one.
+ */
+export const MAX_PAYLOAD = 16 * 1024 * 1024
+
 function serverArgs (p: ServerPorts, routes: number[], extra: string[]): string[] {
-  const args = ['-a', '127.0.0.1', '-p', String(p.port), '-m', String(p.monitorPort), '-n', p.name, '-js', '-sd', p.storeDir, ...extra]
+  const args = ['-a', '127.0.0.1', '-p', String(p.port), '-m', String(p.monitorPort), '-n', p.name, '-js', '-sd', p.storeDir, '-c', p.config, ...extra]
   if (p.clusterPort !== null) {
     args.push('--cluster_name', 'rstmdb-test', '--cluster', `nats://127.0.0.1:${p.clusterPort}`,
       '--routes', routes.map((r) => `nats://127.0.0.1:${r}`).join(','))
@@ -190,15 +199,19 @@ async function untilReady (servers: NatsServer[], clustered: boolean, timeoutMs:
   }
 }
 
-async function allocate (count: number, clustered: boolean): Promise<ServerPorts[]> {
+async function allocate (count: number, clustered: boolean, maxPayload: number): Promise<ServerPorts[]> {
   const out: ServerPorts[] = []
   for (let i = 0; i < count; i++) {
+    const storeDir = mkdtempSync(path.join(tmpdir(), 'rstmdb-nats-'))
+    const config = path.join(storeDir, 'nats.conf')
+    writeFileSync(config, `max_payload: ${maxPayload}\n`)
     out.push({
       name: `n${i + 1}`,
       port: await freePort(),
       clusterPort: clustered ? await freePort() : null,
       monitorPort: await freePort(),
-      storeDir: mkdtempSync(path.join(tmpdir(), 'rstmdb-nats-')),
+      storeDir,
+      config,
     })
   }
   return out
@@ -209,20 +222,27 @@ class ServerExited extends Error {}
 /** a free port can be taken by someone else before the server binds it: then it exits, and all start again on other ports */
 const START_ATTEMPTS = 3
 
+export interface NatsOptions {
+  /** command-line flags for every server */
+  args?: string[]
+  /** the servers' max_payload (default MAX_PAYLOAD) */
+  maxPayload?: number
+}
+
 /** Starts `size` JetStream servers (1: standalone; more: one cluster with routes) and waits until ready. */
-export async function startNats (size = 1, extraArgs: string[] = []): Promise<NatsCluster> {
+export async function startNats (size = 1, opts: NatsOptions = {}): Promise<NatsCluster> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(size, extraArgs)
+      return await startOnce(size, opts.args ?? [], opts.maxPayload ?? MAX_PAYLOAD)
     } catch (err) {
       if (!(err instanceof ServerExited) || attempt === START_ATTEMPTS) throw err
     }
   }
 }
 
-async function startOnce (size: number, extraArgs: string[]): Promise<NatsCluster> {
+async function startOnce (size: number, extraArgs: string[], maxPayload: number): Promise<NatsCluster> {
   const clustered = size > 1
-  const ports = await allocate(size, clustered)
+  const ports = await allocate(size, clustered, maxPayload)
   const routes = ports.map((p) => p.clusterPort).filter((p): p is number => p !== null)
   const servers = ports.map((p) => createServer(p, routes.filter((r) => r !== p.clusterPort), extraArgs))
   const cluster: NatsCluster = {

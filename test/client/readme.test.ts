@@ -13,7 +13,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 function sdkExample (): string {
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
   const section = readme.slice(readme.indexOf('\n## SDK'))
-  const block = /```js\n([\s\S]*?)```/.exec(section)
+  const block = /```js(?: runnable)?\n([\s\S]*?)```/.exec(section)
   if (block === null) throw new Error('README "SDK" has no js example')
   return block[1]
 }

@@ -78,7 +78,7 @@ export function TransitionsPanel ({ instance, transitions, readOnly, onApplied }
 
   return (
     <div class="transitions">
-      {readOnly && <p class="muted small">Showing the past: go back to now to apply an event.</p>}
+      {readOnly && <p class="muted small read-only">Showing the past: go back to now to apply an event.</p>}
       <div class="transition-buttons">
         {transitions.map((t, i) => (
           <button key={`${t.event}-${i}`} type="button" disabled={readOnly} aria-expanded={open === i}

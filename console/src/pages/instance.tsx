@@ -39,7 +39,9 @@ export function InstancePage ({ id, at }: { id: string, at: number | null }) {
   const asOf = at !== null && hasHistory ? at : null
   const current = useResource(async () => (await api<Instance>('GET', instancePath(id))).data, [id])
   const past = useResource(async () => asOf === null ? null : (await api<Instance>('GET', instancePath(id), { query: { at_offset: asOf } })).data, [id, asOf])
-  const definition = useResource(async () => current.data === null ? null : await getVersion(current.data.machine, current.data.version), [current.data?.machine, current.data?.version])
+  // the definition only for a server without GET_TRANSITIONS: the buttons are then worked out from it
+  const definition = useResource(async () => hasTransitions || current.data === null ? null : await getVersion(current.data.machine, current.data.version),
+    [hasTransitions, current.data?.machine, current.data?.version])
   const served = useResource(async () => hasTransitions && current.data !== null ? (await api<{ transitions: Transition[] }>('GET', `${instancePath(id)}/transitions`)).data.transitions : null,
     [id, hasTransitions, current.data?.last_wal_offset])
   const [historyLimit, setHistoryLimit] = useState(HISTORY_STEP)

@@ -2,11 +2,14 @@ import { api, session } from './api.js'
 import { createStore, useStore } from './store.js'
 
 /**
- * What this server offers beyond the base API, from INFO `features`
- * (history.md: each extension is listed there). Pages show the parts that need
+ * What this server offers beyond the base API, from INFO `features`: the names
+ * are those of protocol/identity.ts SERVER_FEATURES (history.md: each extension
+ * is listed there). Pages show the parts that need
  * an extension only when the server has it, so they never probe for a route.
  */
 export const FEATURES = {
+  /** GET …/diagram (console.md §1); the console shows a note instead of a picture without it */
+  diagram: 'diagram',
   /** GET /v1/instances/{id}/history and ?at_offset= (history.md §2, §3) */
   history: 'history',
   /** GET /v1/instances/{id}/transitions (history.md §4) */

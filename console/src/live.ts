@@ -18,18 +18,19 @@ export interface LiveEvent {
   instance_id: string
   machine: string
   version: number
-  event: string
-  from_state: string
-  to_state: string
-  payload: Record<string, unknown> | null
-  ctx?: Record<string, unknown>
   wal_offset: number
-  kind?: string
+  /** history.md §6a: only with `lifecycle=true`; creations carry to_state, deletions from_state, neither an event */
+  kind?: 'created' | 'deleted'
+  event?: string
+  from_state?: string
+  to_state?: string
+  payload?: Record<string, unknown> | null
+  ctx?: Record<string, unknown>
   at?: string
 }
 
 export interface LiveOptions {
-  /** watch query: instance_id, or machines/events/from_states/to_states (comma-separated) */
+  /** watch query: instance_id, or machines/events/from_states/to_states (comma-separated); lifecycle */
   query: Record<string, string | undefined>
   onEvent: (event: LiveEvent) => void
   /** after a reconnect: the page may reload what it shows */

@@ -5,17 +5,22 @@ import { call, diagramLoaded, seed, startConsole, stopGateway } from './helpers.
 
 /**
  * `npm run screenshots`: every console page at 1280×800 and at 390 px wide, into
- * screenshots/ (gitignored), against a real server with a little data in it.
+ * docs/screenshots/ against a real server with a little data in it. The folder is
+ * gitignored except the two the README shows, so running this keeps them current.
  */
 
-const OUT = path.resolve('screenshots')
+const OUT = path.resolve('docs/screenshots')
 mkdirSync(OUT, { recursive: true })
 const server = await startConsole()
 const { base } = server
 await seed(base, 'order', 'order-001')
 await seed(base, 'order', 'order-002', { amount: 0 })
 for (let i = 3; i <= 12; i++) await call(base, 'POST', '/v1/instances', { json: { machine: 'order', version: 1, instance_id: `order-${String(i).padStart(3, '0')}`, initial_ctx: { amount: i } } })
-await call(base, 'POST', '/v1/instances/order-001/events', { json: { event: 'PAY', payload: { paid_by: 'card', note: 'first order' } } })
+// a history worth travelling through: paid, sent back with a note, paid again
+await call(base, 'POST', '/v1/instances/order-001/events', { json: { event: 'PAY', payload: { paid_by: 'card' } } })
+await call(base, 'POST', '/v1/instances/order-001/events', { json: { event: 'NOTE', payload: { note: 'card declined, asked for another' } } })
+const repaid = await call(base, 'POST', '/v1/instances/order-001/events', { json: { event: 'PAY', payload: { paid_by: 'transfer' } } })
+const firstPaid = (repaid.body.wal_offset as number) - 2
 await call(base, 'PUT', '/v1/machines/ticket/versions/1', { json: { states: ['open', 'triaged', 'in_progress', 'blocked', 'resolved', 'closed'], initial: 'open', transitions: [
   { from: 'open', event: 'TRIAGE', to: 'triaged' }, { from: 'triaged', event: 'START', to: 'in_progress', guard: 'ctx.assignee != null' },
   { from: 'in_progress', event: 'BLOCK', to: 'blocked' }, { from: 'blocked', event: 'UNBLOCK', to: 'in_progress' },
@@ -32,14 +37,25 @@ const shots: Array<{ name: string, path: string, ready?: (page: import('playwrig
     await p.locator('.validation[data-state="invalid"]').waitFor()
   } },
   { name: 'instances', path: '/instances?machine=order', ready: async (p) => await p.locator('.live-live').waitFor() },
-  { name: 'instance', path: '/instances/order-001', ready: async (p) => { await diagramLoaded(p); await p.locator('.live-live').waitFor(); await p.locator('button[data-event="SHIP"]').click() } },
+  { name: 'instance', path: '/instances/order-001', ready: async (p) => {
+    await diagramLoaded(p)
+    await p.locator('.live-live').waitFor()
+    await p.locator('.timeline li').nth(3).waitFor()
+    await p.locator('button[data-event="SHIP"]').click()
+    await p.getByRole('button', { name: 'Preview (dry run)' }).click()
+    await p.locator('[data-testid="preview"]').waitFor()
+  } },
+  { name: 'instance-as-of', path: `/instances/order-001?at=${firstPaid}`, ready: async (p) => { await diagramLoaded(p); await p.locator('.timeline li.selected').waitFor() } },
+  { name: 'instance-guard-fails', path: '/instances/order-002', ready: async (p) => { await diagramLoaded(p); await p.locator('button[data-guard="false"]').waitFor() } },
   { name: 'events', path: '/events', ready: async (p) => {
     await p.locator('.live-live').waitFor()
     const [a, b] = [`order-${String(3 + 2 * round).padStart(3, '0')}`, `order-${String(4 + 2 * round++).padStart(3, '0')}`]
     await call(base, 'POST', `/v1/instances/${a}/events`, { json: { event: 'PAY', payload: { amount: 3 } } })
     await call(base, 'POST', `/v1/instances/${a}/events`, { json: { event: 'SHIP' } })
     await call(base, 'POST', `/v1/instances/${b}/events`, { json: { event: 'CANCEL' } })
-    await p.locator('.event-list li').nth(2).waitFor()
+    await call(base, 'POST', '/v1/instances', { json: { machine: 'ticket', version: 1, instance_id: `ticket-${round}` } })
+    await call(base, 'DELETE', `/v1/instances/ticket-${round}`)
+    await p.locator('.event-list li').nth(4).waitFor()
   } },
   { name: 'server', path: '/server', ready: async (p) => await p.locator('.facts').nth(2).waitFor() },
   { name: 'not-found', path: '/machines/order/versions/1/nowhere' },

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks'
+import { useFeature } from '../features.js'
 import { useLive, type LiveEvent } from '../live.js'
 import { paths } from '../router.js'
 import { JsonTree } from '../ui/json-tree.js'
@@ -21,11 +22,15 @@ export function EventsPage () {
   const [filters, setFilters] = useState<Filters>(EMPTY)
   const [paused, setPaused] = useState(false)
   const [events, setEvents] = useState<Received[]>([])
+  // creations and deletions too (history.md §6a), when the server offers them
+  const hasLifecycle = useFeature('lifecycle')
+  const [lifecycle, setLifecycle] = useState(true)
+  const withLifecycle = hasLifecycle && lifecycle
   const live = useLive({
-    query: { ...filters, include_ctx: 'false' },
+    query: { ...filters, include_ctx: 'false', lifecycle: withLifecycle ? 'true' : undefined },
     paused,
     onEvent: (e) => setEvents((prev) => [{ ...e, received: Date.now() }, ...prev].slice(0, KEEP)),
-  }, [filters.machines, filters.events, filters.from_states, filters.to_states])
+  }, [filters.machines, filters.events, filters.from_states, filters.to_states, withLifecycle])
 
   return (
     <section>
@@ -44,6 +49,12 @@ export function EventsPage () {
             <input class="mono" value={draft[key]} placeholder="any" onInput={(e) => setDraft({ ...draft, [key]: e.currentTarget.value })} />
           </label>
         ))}
+        {hasLifecycle && (
+          <label class="check">
+            <input type="checkbox" checked={lifecycle} onChange={(e) => { setEvents([]); setLifecycle(e.currentTarget.checked) }} />
+            Creations and deletions
+          </label>
+        )}
         <button type="submit">Apply filters</button>
       </form>
       <p class="muted small">Comma-separated lists; an empty filter matches everything. {paused && 'Paused: events are caught up from the last offset on resume.'}</p>
@@ -52,19 +63,25 @@ export function EventsPage () {
         : (
           <ol class="event-list">
             {events.map((e) => (
-              <li key={e.wal_offset} data-offset={e.wal_offset}>
+              <li key={e.wal_offset} data-offset={e.wal_offset} data-kind={e.kind}>
                 <div class="t-head">
                   <span class="mono muted">#{e.wal_offset}</span>
-                  <code class="event">{e.event}</code>
-                  <span class="state">{e.from_state}</span> → <span class="state">{e.to_state}</span>
+                  <Change e={e} />
                   <Link class="mono" href={paths.instance(e.instance_id)}>{e.instance_id}</Link>
                   <span class="muted small"><span class="mono">{e.machine}</span> v{e.version} · {formatTime(e.at ?? e.received)}</span>
                 </div>
-                {e.payload !== null && Object.keys(e.payload).length > 0 && <details><summary class="small">payload</summary><JsonTree value={e.payload} /></details>}
+                {e.payload != null && Object.keys(e.payload).length > 0 && <details><summary class="small">payload</summary><JsonTree value={e.payload} /></details>}
               </li>
             ))}
           </ol>
           )}
     </section>
   )
+}
+
+/** A transition's event and states; a creation's first state; a deletion's last one. */
+function Change ({ e }: { e: LiveEvent }) {
+  if (e.kind === 'created') return <><span class="chip ok">created</span><span class="state">{e.to_state}</span></>
+  if (e.kind === 'deleted') return <><span class="chip warn">deleted</span><span class="state">{e.from_state}</span></>
+  return <><code class="event">{e.event}</code><span class="state">{e.from_state}</span> → <span class="state">{e.to_state}</span></>
 }

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks'
 import { apiBlob, seg } from '../api.js'
+import { FEATURES, useInfo } from '../features.js'
 import { useResource } from './resource.js'
 import { ProblemView } from './problem.js'
 
@@ -7,7 +8,14 @@ import { ProblemView } from './problem.js'
  * A machine's diagram from GET …/diagram, drawn as an <img> of the SVG blob: the
  * request carries the token, and an image cannot run anything it contains.
  */
-export function Diagram ({ machine, version, highlight }: { machine: string, version: number | string, highlight?: string }) {
+export function Diagram (props: { machine: string, version: number | string, highlight?: string }) {
+  // drawn while INFO is on its way; a server that answers without the extension gets a note, not a 404
+  const info = useInfo()
+  if (info !== null && !info.features.includes(FEATURES.diagram)) return <p class="muted">This server does not draw diagrams (the diagram extension is not listed in INFO features).</p>
+  return <DiagramImage {...props} />
+}
+
+function DiagramImage ({ machine, version, highlight }: { machine: string, version: number | string, highlight?: string }) {
   const svg = useResource(async () => await apiBlob(`/v1/machines/${seg(machine)}/versions/${seg(version)}/diagram`, { format: 'svg', highlight }), [machine, version, highlight])
   const [url, setUrl] = useState<string | null>(null)
   // fitted to the page by default; big machines read better at their own size, scrolled

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { Report } from './report.js'
 
 /**
  * The performance section of README.md, written from the figures of `npm run bench`
@@ -8,12 +9,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
  * complete run and nothing typed by hand. run.js calls writeReadmeTable after a run with no
  * failure; `node dist/bench/readme-table.js [results.json]` writes it again from a saved file.
  */
-
-/** A bench program's last output line: its parameters and one entry per measurement. */
-export interface Report {
-  results: Array<Record<string, unknown>>
-  [parameter: string]: unknown
-}
 
 /** What run.js writes to bench/results/latest.json (the fields this module reads). */
 export interface BenchResult {

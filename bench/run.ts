@@ -3,7 +3,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { README, writeReadmeTable, type BenchResult, type Report } from './readme-table.js'
+import { RCP_POLICIES, rcpArgs, rcpShapes } from './rcp-shapes.js'
+import { README, writeReadmeTable, type BenchResult } from './readme-table.js'
+import { parseReport, type Report } from './report.js'
 import { launchServer, removeDir, type RunningServer } from './server.js'
 
 /**
@@ -39,14 +41,7 @@ const DIST = path.dirname(fileURLToPath(import.meta.url))
 const RESULTS = path.resolve(DIST, '../../bench/results/latest.json')
 const SCALE = Number(process.env.BENCH_SCALE ?? 1)
 const sized = (n: number): number => Math.max(1, Math.round(n * SCALE))
-/** RCP shapes, each run against a `never` and an `every_write` server: depth 1 first (how SDK and CLI users call), then pipelined */
-const RCP_SHAPES = [
-  { connections: 1, depth: 1, instances: sized(2_000), events: 3 },
-  { connections: 16, depth: 1, instances: sized(4_000), events: 5 },
-  { connections: 64, depth: 1, instances: sized(6_400), events: 5 },
-  { connections: 32, depth: 16, instances: sized(5_000), events: 10 },
-]
-const RCP_POLICIES = ['never', 'every_write'] as const
+const RCP_SHAPES = rcpShapes(SCALE)
 const SIZES = {
   engine_instances: sized(500_000),
   recovery_records: sized(500_000),
@@ -58,19 +53,6 @@ const SUITE_TIMEOUT_MS = Math.max(1, SCALE) * 120_000
 
 const round2 = (n: number): number => Math.round(n * 100) / 100
 const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`
-
-function parseReport (stdout: string): Report {
-  const last = stdout.trimEnd().split('\n').pop() ?? ''
-  let report: unknown
-  try {
-    report = JSON.parse(last)
-  } catch {
-    throw new Error(`last output line is not JSON: ${JSON.stringify(last.slice(0, 120))}`)
-  }
-  const results = (report as Partial<Report> | null)?.results
-  if (!Array.isArray(results) || !results.every(r => typeof r === 'object' && r !== null)) throw new Error('last output line has no "results" array of objects')
-  return report as Report
-}
 
 function field (r: Result, key: string): unknown {
   if (!(key in r)) throw new Error(`result ${JSON.stringify(r)} has no "${key}"`)
@@ -248,12 +230,9 @@ async function main (): Promise<number> {
   // compaction off: the restart then replays the whole WAL the RCP load wrote to the every_write server
   const servers = await Promise.all(RCP_POLICIES.map(async policy => await launchServer({ env: { RSTMDB_HTTP_ENABLED: 'false', RSTMDB_FSYNC_POLICY: policy, RSTMDB_COMPACT_ENABLED: 'false' } })))
   const server = servers[RCP_POLICIES.indexOf('every_write')]
-  // one client thread: on 2 cores a second one only takes CPU from the server
   const rcpSuites: Suite[] = RCP_POLICIES.flatMap((policy, i) => RCP_SHAPES.map(shape => ({
     name: `rcp ${policy} ${shape.connections}×${shape.depth}`,
-    args: [path.join(DIST, 'rcp.js'), '--address', servers[i].address, '--pid', String(servers[i].child.pid), '--fsync', policy,
-      '--connections', String(shape.connections), '--depth', String(shape.depth), '--instances', String(shape.instances),
-      '--events', String(shape.events), '--workers', '1'],
+    args: rcpArgs(servers[i], policy, shape),
     rows: rcpRows,
   })))
   const suites: Suite[] = [

@@ -98,6 +98,7 @@ function otherTable (result: BenchResult): string {
       `${durable.map(r => count(num(r, 'appends_per_sec'))).join(' / ')} /s`, `${pair(durable[durable.length - 1])} ms at ${String(durable[durable.length - 1].writers)}`],
     ['WAL', 'appends, `every_n:100` / `every_ms:10` / `never`, 64 writers', `${at64('every_n:100')} / ${at64('every_ms:10')} / ${at64('never')} /s`, ''],
     ['recovery', `WAL scan only / scan + engine replay, ${count(num(scan, 'records'))} records`, `${count(num(scan, 'records_per_sec'))} / ${count(num(replay, 'records_per_sec'))} records/s`, ''],
+    ['recovery', 'the same per CPU-second of the recovering process (less sensitive to other work on the machine)', `${count(num(scan, 'records_per_cpu_sec'))} / ${count(num(replay, 'records_per_cpu_sec'))} records/s`, ''],
     ['recovery', `RSS after recovering ${count(num(rss, 'instances'))} instances from ${count(num(rss, 'records'))} records (peak)`, `${String(rss.rss_mb)} MiB (${String(rss.peak_rss_mb)})`, ''],
     ['recovery', `server restart to ready with ${count(num(restart, 'records_replayed'))} records to replay (storage recovery inside it)`, `${count(num(restart, 'ready_ms'))} ms (${count(num(restart, 'storage_recovery_ms'))})`, ''],
     fanout('ws', 'WebSocket'),

@@ -4,8 +4,9 @@ import path from 'node:path'
 import WebSocket from 'ws'
 import { Pool } from 'undici'
 import { Client } from 'rstmdb'
-import { execSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { processCpuMicros } from './process-cpu.js'
 import { freePort, MAIN, removeDir, serverEnv } from './server.js'
 import { sseParser } from './sse-parser.js'
 
@@ -40,21 +41,8 @@ async function post (pool: Pool, path: string, body: unknown): Promise<number> {
   return statusCode
 }
 
-const CLOCK_TICKS = Number(execSync('getconf CLK_TCK').toString().trim()) || 100
-
-/** CPU time the server process has used so far, in microseconds (utime + stime of /proc/<pid>/stat). */
-function serverCpuMicros (): number {
-  const stat = readFileSync(`/proc/${child.pid ?? 0}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 1e6 / CLOCK_TICKS
-}
-
-/**
- * Client and server share this machine's cores, so throughput also measures the
- * client; the server's CPU time per operation is the figure that compares the faces.
- */
 async function run (connections: number, step: (worker: number) => Promise<void>): Promise<{ rate: number, p50: number, p99: number, cpuUs: number }> {
-  const cpuBefore = serverCpuMicros()
+  const cpuBefore = processCpuMicros(child.pid as number)
   const latencies: number[] = []
   const until = performance.now() + SECONDS * 1000
   await Promise.all(Array.from({ length: connections }, async (_, worker) => {
@@ -64,7 +52,7 @@ async function run (connections: number, step: (worker: number) => Promise<void>
       latencies.push(performance.now() - start)
     }
   }))
-  const cpuUs = (serverCpuMicros() - cpuBefore) / latencies.length
+  const cpuUs = (processCpuMicros(child.pid as number) - cpuBefore) / latencies.length
   latencies.sort((a, b) => a - b)
   return { rate: latencies.length / SECONDS, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), cpuUs }
 }

@@ -4,19 +4,22 @@ import { parseArgs } from 'node:util'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { Client } from 'rstmdb'
 import { formatAddress, parseAddress, type Address } from '../protocol/address.js'
+import { processCpuMicros } from './process-cpu.js'
 import { launchServer, removeDir, type RunningServer } from './server.js'
 
 /**
  * RCP load tool. Standard workload against any RCP address: one PUT_MACHINE, then
  * N CREATE_INSTANCEs and M APPLY_EVENTs on each instance, spread over C connections
- * with P requests in flight per connection. Connections live in worker threads so
- * the client is not the bottleneck. Prints throughput and p50/p90/p99 latency per op
- * as a table and as JSON.
+ * with P requests in flight per connection (P = 1: how SDK and CLI users call it).
+ * Connections live in worker threads so the client is not the bottleneck. Prints
+ * throughput, p50/p90/p99 latency and the server's CPU time per op as a table and as JSON.
  *
- *   node dist/bench/rcp.js [--address host:port] [--fsync every_write|never|…]
+ *   node dist/bench/rcp.js [--address host:port [--pid N]] [--fsync every_write|never|…]
  *     [--connections 64] [--depth 16] [--instances 2000] [--events 10] [--workers 2] [--token T]
  *
  * Without --address a server is started on a temp data dir with the chosen fsync policy.
+ * With --address, --pid names the server's process on this machine (for its CPU time) and
+ * --fsync only labels the output with the remote server's policy.
  */
 
 const MACHINE = 'bench'
@@ -98,7 +101,8 @@ async function main (): Promise<void> {
   const { values } = parseArgs({
     options: {
       address: { type: 'string' },
-      fsync: { type: 'string', default: 'every_write' },
+      pid: { type: 'string' },
+      fsync: { type: 'string' },
       connections: { type: 'string', default: '64' },
       depth: { type: 'string', default: '16' },
       instances: { type: 'string', default: '2000' },
@@ -115,11 +119,13 @@ async function main (): Promise<void> {
   // e.g. BENCH_SERVER_NODE_ARGS=--cpu-prof to profile the server
   const server: RunningServer | null = values.address === undefined
     ? await launchServer({
-      env: { RSTMDB_FSYNC_POLICY: values.fsync as string },
+      env: { RSTMDB_FSYNC_POLICY: values.fsync ?? 'every_write' },
       nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(a => a !== ''),
     })
     : null
   const address = server === null ? addressOf(values.address as string) : { host: '127.0.0.1', port: server.rcpPort }
+  const pid = server === null ? (values.pid === undefined ? null : Number(values.pid)) : server.child.pid as number
+  const cpuMicros = (): number | null => pid === null ? null : processCpuMicros(pid)
 
   try {
     const setup = await connect(address, values.token ?? null)
@@ -146,12 +152,14 @@ async function main (): Promise<void> {
     })
     await Promise.all(inbox.map(next => next()))
 
-    const rows: Array<Record<string, number | string>> = []
+    const rows: Array<Record<string, number | string | null>> = []
     for (const phase of ['create', 'apply'] as const) {
+      const cpuBefore = cpuMicros()
       const started = performance.now()
       for (const worker of workers) worker.postMessage({ phase } satisfies ToWorker)
       const results = await Promise.all(inbox.map(next => next())) as Array<Extract<FromWorker, { phase: Phase }>>
       const seconds = (performance.now() - started) / 1000
+      const cpuAfter = cpuMicros()
       const all = new Float64Array(results.reduce((n, r) => n + r.latencies.length, 0))
       let at = 0
       for (const r of results) { all.set(r.latencies, at); at += r.latencies.length }
@@ -165,19 +173,20 @@ async function main (): Promise<void> {
         p50_ms: Number(percentile(all, 0.5).toFixed(2)),
         p90_ms: Number(percentile(all, 0.9).toFixed(2)),
         p99_ms: Number(percentile(all, 0.99).toFixed(2)),
+        server_cpu_us_per_op: cpuBefore === null || cpuAfter === null ? null : Math.round((cpuAfter - cpuBefore) / all.length),
       })
       const firstError = results.find(r => r.firstError !== null)?.firstError
       if (firstError !== undefined) console.error(`${phase}: first error ${firstError}`)
     }
     await Promise.all(workers.map(async w => await w.terminate()))
 
-    const fsync = server === null ? 'remote' : values.fsync as string
+    const fsync = values.fsync ?? (server === null ? 'remote' : 'every_write')
     const header = `RCP bench: ${address.host}:${address.port} fsync=${fsync} connections=${C} depth=${P} instances=${N} events/instance=${M} workers=${W}`
     console.log(header)
-    console.log(['op'.padEnd(16), 'count'.padStart(8), 'errors'.padStart(7), 'ops/s'.padStart(9), 'p50 ms'.padStart(8), 'p90 ms'.padStart(8), 'p99 ms'.padStart(8)].join(' '))
+    console.log(['op'.padEnd(16), 'count'.padStart(8), 'errors'.padStart(7), 'ops/s'.padStart(9), 'p50 ms'.padStart(8), 'p90 ms'.padStart(8), 'p99 ms'.padStart(8), 'CPU µs/op'.padStart(10)].join(' '))
     for (const r of rows) {
       console.log([String(r.op).padEnd(16), String(r.count).padStart(8), String(r.errors).padStart(7), String(r.ops_per_sec).padStart(9),
-        String(r.p50_ms).padStart(8), String(r.p90_ms).padStart(8), String(r.p99_ms).padStart(8)].join(' '))
+        String(r.p50_ms).padStart(8), String(r.p90_ms).padStart(8), String(r.p99_ms).padStart(8), String(r.server_cpu_us_per_op ?? '-').padStart(10)].join(' '))
     }
     console.log(JSON.stringify({ address: `${address.host}:${address.port}`, fsync, connections: C, depth: P, instances: N, events: M, workers: W, results: rows }))
     await setup.close()

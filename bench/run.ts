@@ -3,13 +3,18 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { RCP_POLICIES, rcpArgs, rcpShapes } from './rcp-shapes.js'
+import { README, writeReadmeTable, type BenchResult } from './readme-table.js'
+import { parseReport, type Report } from './report.js'
 import { launchServer, removeDir, type RunningServer } from './server.js'
 
 /**
  * `npm run bench`: the standard suite at a size that finishes in a few minutes on 2 cores.
- * Starts a server on a temp data dir for the RCP load and the restart-recovery figure, runs
- * each bench program as a child process, collects its figures into one table, and writes
- * bench/results/latest.json. Sizes: BENCH_SCALE=0.5 halves them, 2 doubles them.
+ * Starts a server per fsync policy (`never`, `every_write`) on temp data dirs for the RCP
+ * shapes, and restarts the `every_write` one for the restart-recovery figure; runs each
+ * bench program as a child process, collects its figures into one table, writes
+ * bench/results/latest.json and, when every suite succeeded, the performance table in
+ * README.md. Sizes: BENCH_SCALE=0.5 halves them, 2 doubles them.
  */
 
 interface Row {
@@ -19,15 +24,11 @@ interface Row {
   unit: string
   p50_ms?: number
   p99_ms?: number
+  /** the server process's CPU time per operation, where the program measured it */
+  cpu_us_per_op?: number
 }
 
-/** A bench program's last output line: its parameters and one entry per measurement. */
-interface Report {
-  results: Result[]
-  [parameter: string]: unknown
-}
-
-type Result = Record<string, unknown>
+type Result = Report['results'][number]
 
 interface Suite {
   name: string
@@ -40,31 +41,18 @@ const DIST = path.dirname(fileURLToPath(import.meta.url))
 const RESULTS = path.resolve(DIST, '../../bench/results/latest.json')
 const SCALE = Number(process.env.BENCH_SCALE ?? 1)
 const sized = (n: number): number => Math.max(1, Math.round(n * SCALE))
+const RCP_SHAPES = rcpShapes(SCALE)
 const SIZES = {
   engine_instances: sized(500_000),
   recovery_records: sized(500_000),
-  rcp_instances: sized(5_000),
-  rcp_events_per_instance: 10,
-  rcp_connections: 32,
+  rcp_shapes: RCP_SHAPES,
   http_seconds_per_row: 3,
 }
 // each program takes well under a minute at scale 1; a hung one must not hold up the suite
 const SUITE_TIMEOUT_MS = Math.max(1, SCALE) * 120_000
 
+const round2 = (n: number): number => Math.round(n * 100) / 100
 const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`
-
-function parseReport (stdout: string): Report {
-  const last = stdout.trimEnd().split('\n').pop() ?? ''
-  let report: unknown
-  try {
-    report = JSON.parse(last)
-  } catch {
-    throw new Error(`last output line is not JSON: ${JSON.stringify(last.slice(0, 120))}`)
-  }
-  const results = (report as Partial<Report> | null)?.results
-  if (!Array.isArray(results) || !results.every(r => typeof r === 'object' && r !== null)) throw new Error('last output line has no "results" array of objects')
-  return report as Report
-}
 
 function field (r: Result, key: string): unknown {
   if (!(key in r)) throw new Error(`result ${JSON.stringify(r)} has no "${key}"`)
@@ -139,9 +127,15 @@ const walRows: Describe = r => {
         p99_ms: figure(r, 'p99_ms'),
       }]
     case 'recovery_scan':
-      return [{ suite: 'recovery', metric: `WAL scan only, ${figure(r, 'records')} records`, value: figure(r, 'records_per_sec'), unit: 'records/s' }]
+      return [
+        { suite: 'recovery', metric: `WAL scan only, ${figure(r, 'records')} records`, value: figure(r, 'records_per_sec'), unit: 'records/s' },
+        { suite: 'recovery', metric: 'WAL scan only, per CPU-second', value: figure(r, 'records_per_cpu_sec'), unit: 'records/s' },
+      ]
     case 'recovery_engine_replay':
-      return [{ suite: 'recovery', metric: `WAL + engine replay, ${figure(r, 'records')} records`, value: figure(r, 'records_per_sec'), unit: 'records/s' }]
+      return [
+        { suite: 'recovery', metric: `WAL + engine replay, ${figure(r, 'records')} records`, value: figure(r, 'records_per_sec'), unit: 'records/s' },
+        { suite: 'recovery', metric: 'WAL + engine replay, per CPU-second', value: figure(r, 'records_per_cpu_sec'), unit: 'records/s' },
+      ]
     case 'recovery_rss':
       return [{ suite: 'recovery', metric: `RSS after recovering ${figure(r, 'instances')} instances from ${figure(r, 'records')} records`, value: figure(r, 'rss_mb'), unit: 'MiB' }]
     default:
@@ -153,11 +147,12 @@ const rcpRows: Describe = (r, report) => {
   if (figure(r, 'errors') > 0) throw new Error(`${text(r, 'op')}: ${figure(r, 'errors')} errors`)
   return [{
     suite: 'rcp',
-    metric: `${text(r, 'op')}, ${plural(figure(report, 'connections'), 'connection')}`,
+    metric: `${text(r, 'op')}, ${text(report, 'fsync')}, ${plural(figure(report, 'connections'), 'connection')} × ${figure(report, 'depth')} in flight`,
     value: figure(r, 'ops_per_sec'),
     unit: 'ops/s',
     p50_ms: figure(r, 'p50_ms'),
     p99_ms: figure(r, 'p99_ms'),
+    cpu_us_per_op: figure(r, 'server_cpu_us_per_op'),
   }]
 }
 
@@ -171,6 +166,7 @@ const httpRows: Describe = r => {
         unit: 'ops/s',
         p50_ms: latency(r, 'p50_ms'),
         p99_ms: latency(r, 'p99_ms'),
+        cpu_us_per_op: figure(r, 'server_cpu_us_per_op'),
       }]
     case 'fanout':
       return [{
@@ -210,7 +206,7 @@ function runChild (args: string[], env: Record<string, string>, interrupt: Abort
 }
 
 /** Restarts the server on the data the RCP load left behind and reads its recovery report. */
-async function restartRecovery (server: RunningServer): Promise<Row[]> {
+async function restartRecovery (server: RunningServer): Promise<Report> {
   await server.stop()
   const started = performance.now()
   const again = await launchServer({ dataDir: server.dataDir, env: { RSTMDB_HTTP_ENABLED: 'false', RSTMDB_COMPACT_ENABLED: 'false' }, timeoutMs: 120_000 })
@@ -218,15 +214,17 @@ async function restartRecovery (server: RunningServer): Promise<Row[]> {
   await again.stop()
   const report = again.logs.find(l => l.message === 'storage recovered') as { records_replayed: number, duration_ms: number } | undefined
   if (report === undefined) throw new Error('no "storage recovered" log line')
-  return [
-    { suite: 'recovery', metric: `server restart to ready, ${report.records_replayed} records replayed`, value: Math.round(ms), unit: 'ms' },
-    { suite: 'recovery', metric: 'storage recovery inside that restart', value: report.duration_ms, unit: 'ms' },
-  ]
+  return { results: [{ name: 'restart', records_replayed: report.records_replayed, ready_ms: Math.round(ms), storage_recovery_ms: report.duration_ms }] }
 }
 
+const restartRows: Describe = r => [
+  { suite: 'recovery', metric: `server restart to ready, ${figure(r, 'records_replayed')} records replayed`, value: figure(r, 'ready_ms'), unit: 'ms' },
+  { suite: 'recovery', metric: 'storage recovery inside that restart', value: figure(r, 'storage_recovery_ms'), unit: 'ms' },
+]
+
 function table (rows: Row[]): string {
-  const cells = rows.map(r => [r.suite, r.metric, r.value.toLocaleString('en-US', { maximumFractionDigits: 3 }), r.unit, r.p50_ms?.toFixed(2) ?? '', r.p99_ms?.toFixed(2) ?? ''])
-  const head = ['suite', 'metric', 'value', 'unit', 'p50 ms', 'p99 ms']
+  const cells = rows.map(r => [r.suite, r.metric, r.value.toLocaleString('en-US', { maximumFractionDigits: 3 }), r.unit, r.p50_ms?.toFixed(2) ?? '', r.p99_ms?.toFixed(2) ?? '', r.cpu_us_per_op?.toString() ?? ''])
+  const head = ['suite', 'metric', 'value', 'unit', 'p50 ms', 'p99 ms', 'CPU µs/op']
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map(c => c[i].length)))
   const fmt = (c: string[]): string => c.map((x, i) => (i === 2 || i >= 4 ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join(' | ')
   return [fmt(head), widths.map(w => '-'.repeat(w)).join('-|-'), ...cells.map(fmt)].join('\n')
@@ -234,18 +232,20 @@ function table (rows: Row[]): string {
 
 async function main (): Promise<number> {
   const started = Date.now()
-  // compaction off: the restart then replays the whole WAL the RCP load wrote
-  const server = await launchServer({ env: { RSTMDB_HTTP_ENABLED: 'false', RSTMDB_FSYNC_POLICY: 'every_write', RSTMDB_COMPACT_ENABLED: 'false' } })
+  const load = { start: os.loadavg(), end: [] as number[] }
+  // compaction off: the restart then replays the whole WAL the RCP load wrote to the every_write server
+  const servers = await Promise.all(RCP_POLICIES.map(async policy => await launchServer({ env: { RSTMDB_HTTP_ENABLED: 'false', RSTMDB_FSYNC_POLICY: policy, RSTMDB_COMPACT_ENABLED: 'false' } })))
+  const server = servers[RCP_POLICIES.indexOf('every_write')]
+  const rcpSuites: Suite[] = RCP_POLICIES.flatMap((policy, i) => RCP_SHAPES.map(shape => ({
+    name: `rcp ${policy} ${shape.connections}×${shape.depth}`,
+    args: rcpArgs(servers[i], policy, shape),
+    rows: rcpRows,
+  })))
   const suites: Suite[] = [
     { name: 'engine', args: ['--expose-gc', path.join(DIST, 'engine.js')], env: { BENCH_INSTANCES: String(SIZES.engine_instances) }, rows: engineRows },
     { name: 'protocol', args: [path.join(DIST, 'protocol.js')], rows: protocolRows },
     { name: 'wal', args: [path.join(DIST, 'wal.js')], env: { RECOVERY_RECORDS: String(SIZES.recovery_records) }, rows: walRows },
-    {
-      name: 'rcp',
-      args: [path.join(DIST, 'rcp.js'), '--address', `127.0.0.1:${server.rcpPort}`, '--instances', String(SIZES.rcp_instances),
-        '--events', String(SIZES.rcp_events_per_instance), '--connections', String(SIZES.rcp_connections), '--workers', '1'],
-      rows: rcpRows,
-    },
+    ...rcpSuites,
     { name: 'http', args: [path.join(DIST, 'http.js'), String(SIZES.http_seconds_per_row)], rows: httpRows },
   ]
   const rows: Row[] = []
@@ -279,6 +279,9 @@ async function main (): Promise<number> {
   }
   process.off('SIGINT', onInterrupt)
   removeDir(scratch)
+  const never = servers[RCP_POLICIES.indexOf('never')]
+  await never.stop()
+  removeDir(never.dataDir)
   if (interrupt.signal.aborted) {
     await server.stop()
     removeDir(server.dataDir)
@@ -287,7 +290,9 @@ async function main (): Promise<number> {
   }
   process.stderr.write('bench: restart recovery…\n')
   try {
-    rows.push(...await restartRecovery(server))
+    const report = await restartRecovery(server)
+    reports.restart = report
+    rows.push(...report.results.flatMap(r => restartRows(r, report)))
   } catch (err) {
     failures.push({ suite: 'restart recovery', error: (err as Error).message })
   } finally {
@@ -295,11 +300,13 @@ async function main (): Promise<number> {
     removeDir(server.dataDir)
   }
 
+  load.end = os.loadavg()
   const cpus = os.cpus()
-  const result = {
+  const result: BenchResult = {
     date: new Date().toISOString(),
     duration_sec: Math.round((Date.now() - started) / 1000),
-    fsync_policy: 'every_write (server, RCP and HTTP suites); the WAL suite runs each policy',
+    fsync_policy: 'every_write (HTTP suite, restart recovery); RCP rows and the WAL suite name theirs',
+    load_average: { start: load.start.map(round2), end: load.end.map(round2) },
     machine: { cpus: cpus.length, cpu_model: cpus[0]?.model ?? 'unknown', memory_gb: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version },
     sizes: SIZES,
     suite_seconds: timings,
@@ -313,6 +320,13 @@ async function main (): Promise<number> {
   console.log(table(rows))
   for (const f of failures) console.log(`FAILED ${f.suite}: ${f.error}`)
   console.log(`written to ${path.relative(process.cwd(), RESULTS)}`)
+  // a partial run would leave holes in the README's table: keep the last complete one
+  if (failures.length === 0) {
+    writeReadmeTable(result)
+    console.log(`performance table written to ${path.relative(process.cwd(), README)}`)
+  } else {
+    console.log(`${path.relative(process.cwd(), README)} left as it was`)
+  }
   return failures.length === 0 ? 0 : 1
 }
 

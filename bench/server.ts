@@ -35,6 +35,8 @@ export interface StartOptions {
   timeoutMs?: number
   /** node flags for the server process, e.g. --cpu-prof */
   nodeArgs?: string[]
+  /** the server's entry point (default: this build's dist/src/main.js), e.g. another checkout's, to compare builds */
+  main?: string
 }
 
 /** Only PATH is inherited: nothing from the caller's environment (RSTMDB_*, tap's NODE_OPTIONS) steers the server. */
@@ -57,7 +59,7 @@ export function serverEnv (dataDir: string, env: Record<string, string> = {}): N
 export function launchServer (opts: StartOptions = {}): Promise<RunningServer> {
   const ownDir = opts.dataDir === undefined
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'rstmdb-data-'))
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN, ...(opts.args ?? [])], { env: serverEnv(dataDir, opts.env), stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.main ?? MAIN, ...(opts.args ?? [])], { env: serverEnv(dataDir, opts.env), stdio: ['ignore', 'pipe', 'pipe'] })
   const logs: Array<Record<string, unknown>> = []
   let stderr = ''
   let buffered = ''

@@ -1,7 +1,9 @@
 import t from 'tap'
+import type { Test } from 'tap'
+import type { NatsCluster } from '../support/nats.js'
 import type { JsonObject } from '../../protocol/entries.js'
 import { allPages, offsetsOf, type GetHistory, type HistoryResult } from '../history/helpers.js'
-import { allAt, call, natsFor, nodesFor, ORDER, roles, startNode, until } from './helpers.js'
+import { allAt, call, electedLeader, natsFor, nodesFor, ORDER, proxyFor, roles, startNode, until } from './helpers.js'
 import type { TestNode } from './helpers.js'
 
 /**
@@ -21,6 +23,14 @@ async function answer (n: TestNode, op: 'GET_HISTORY' | 'GET_INSTANCE', params: 
   } catch (err) {
     return { error: JSON.parse(JSON.stringify(err)) }
   }
+}
+
+/** One NATS server and two nodes, a leader and a follower, stopped when the test ends. */
+async function twoNodes (t: Test): Promise<{ nats: NatsCluster, nodes: TestNode[], leader: TestNode, follower: TestNode }> {
+  const nats = await natsFor(t, 1)
+  const nodes = nodesFor(t)
+  nodes.push(await startNode(nats.urls, 'a'), await startNode(nats.urls, 'b'))
+  return { nats, nodes, ...await roles(nodes) }
 }
 
 async function ioOf (n: TestNode): Promise<{ reads: number, bytes_read: number }> {
@@ -50,10 +60,7 @@ async function everything (n: TestNode, id: string, head: number): Promise<strin
 }
 
 t.test('the leader, a follower and a node started later serve the same history, as the writes made it', async (t) => {
-  const nats = await natsFor(t, 1)
-  const nodes = nodesFor(t)
-  nodes.push(await startNode(nats.urls, 'a'), await startNode(nats.urls, 'b'))
-  const { leader, follower } = await roles(nodes)
+  const { nats, nodes, leader, follower } = await twoNodes(t)
   t.ok(follower.node.features.includes('history') && leader.node.features.includes('history'), 'every node lists history')
   t.ok(((await call(follower, 'INFO')).result.features as string[]).includes('history'))
 
@@ -99,10 +106,7 @@ t.test('the leader, a follower and a node started later serve the same history, 
 })
 
 t.test('a page reads its own records, not the stream: a reverse page and at_offset on an instance with many entries', async (t) => {
-  const nats = await natsFor(t, 1)
-  const nodes = nodesFor(t)
-  nodes.push(await startNode(nats.urls, 'a'), await startNode(nats.urls, 'b'))
-  const { leader, follower } = await roles(nodes)
+  const { nodes, leader, follower } = await twoNodes(t)
   await call(leader, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
   await call(leader, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'big' })
   await call(leader, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'other' })
@@ -125,10 +129,7 @@ t.test('a page reads its own records, not the stream: a reverse page and at_offs
 })
 
 t.test('after compaction purged the stream: the same complete:false, earliest_offset and offset_not_retained on every node', async (t) => {
-  const nats = await natsFor(t, 1)
-  const nodes = nodesFor(t)
-  nodes.push(await startNode(nats.urls, 'a'), await startNode(nats.urls, 'b'))
-  const { leader, follower } = await roles(nodes)
+  const { nats, nodes, leader, follower } = await twoNodes(t)
   await call(follower, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
   const old: number[] = [(await call(follower, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'old' })).walOffset]
   for (let i = 0; i < 4; i++) old.push((await call(follower, 'APPLY_EVENT', { instance_id: 'old', event: 'NOTE', payload: { i } })).walOffset)
@@ -142,6 +143,8 @@ t.test('after compaction purged the stream: the same complete:false, earliest_of
   }
   const quiet = (await call(follower, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'quiet' })).walOffset
   await call(follower, 'COMPACT', { force_snapshot: true })
+  // at once, before the follower's next look at the stream's state: a purged oldest entry is noticed when read
+  t.match(await historyOf(follower)({ instance_id: 'old', limit: 1, reverse: true }), { complete: false, earliest_offset: old.find((o) => o > s1) }, 'the follower knows of the purge at once')
   old.push((await call(follower, 'APPLY_EVENT', { instance_id: 'old', event: 'NOTE', payload: { last: true } })).walOffset)
   const head = leader.node.head()
   await until('the follower sees the purge', async () => (await call(follower, 'WAL_STATS')).result.earliest_offset === s1 + 1)
@@ -168,4 +171,36 @@ t.test('after compaction purged the stream: the same complete:false, earliest_of
   }
   t.equal(answers[1], answers[0], 'the follower answers as the leader')
   t.equal(answers[2], answers[0], 'the node that booted from the newest snapshot answers as the leader')
+})
+
+t.test('a follower the stream was purged past indexes the kept offsets its newer snapshot covers', async (t) => {
+  const nats = await natsFor(t, 1)
+  const proxy = await proxyFor(t, nats)
+  const nodes = nodesFor(t)
+  nodes.push(await startNode(nats.urls, 'a'))
+  const leader = await electedLeader(nodes)
+  const behind = await startNode([proxy.url], 'behind')
+  nodes.push(behind)
+  await call(leader, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
+  await call(leader, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'w' })
+  await allAt(nodes, leader.node.head())
+
+  // more than one pull of its consumer (1000 messages) goes by while it hears nothing, then twice compaction
+  proxy.pause()
+  await Promise.all(Array.from({ length: 12 }, async (_, b) => await call(leader, 'BATCH', {
+    mode: 'atomic', ops: Array.from({ length: 100 }, (_, i) => ({ op: 'CREATE_INSTANCE', params: { machine: 'order', version: 1, instance_id: `b${b}-${i}` } })),
+  })))
+  await call(leader, 'COMPACT', {})
+  await call(leader, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'mid' })
+  for (let i = 0; i < 3; i++) await call(leader, 'APPLY_EVENT', { instance_id: 'mid', event: 'NOTE', payload: { i } })
+  await call(leader, 'COMPACT', { force_snapshot: true })
+  const head = (await call(leader, 'APPLY_EVENT', { instance_id: 'mid', event: 'NOTE', payload: { after: true } })).walOffset
+  proxy.resume()
+
+  await allAt(nodes, head)
+  t.ok(behind.logs.some((l) => l.message.startsWith('state loaded from a newer snapshot')), 'it moved past offsets without applying them')
+  t.match(await historyOf(behind)({ instance_id: 'mid', limit: 100 }), { complete: true, items: { length: 5 } }, 'the entries below its snapshot are in its history')
+  t.equal(await everything(behind, 'mid', head), await everything(leader, 'mid', head), 'it answers as the leader')
+  t.equal(JSON.stringify(await answer(behind, 'GET_HISTORY', { instance_id: 'w' })), JSON.stringify(await answer(leader, 'GET_HISTORY', { instance_id: 'w' })),
+    'an instance whose entries were all purged: the same answer')
 })

@@ -71,7 +71,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asy
     schema: {
       operationId: 'getInstance',
       summary: 'Get an instance (GET_INSTANCE), now or as it was right after a WAL offset; ETag is the last_wal_offset shown',
-      description: 'With `at_offset`, the instance as it was right after that offset (history.md §3). The ETag is then the ' +
+      description: 'With `at_offset`, the instance as it was right after that offset. The ETag is then the ' +
         'last_wal_offset of that past state, which names it for good: it equals the current ETag only while nothing has changed the instance since.',
       tags: ['instances'],
       security: BEARER,

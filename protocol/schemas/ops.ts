@@ -113,7 +113,7 @@ export const ClusterInfo = Type.Object({
   }), Type.Null()], { description: 'the lease holder, null during an election' }),
   applied_offset: WalOffset('highest offset this node has applied'),
   stream_last_offset: WalOffset('the stream\'s last sequence as last seen'),
-}, { description: 'cluster mode only (cluster.md §4)' })
+}, { description: 'cluster mode only' })
 export const InfoResult = Type.Object({
   server_name: Type.String({ examples: ['rstmdb'] }),
   server_version: Type.String({ examples: ['0.1.0'] }),
@@ -182,7 +182,7 @@ export const CreateInstanceResult = Type.Object({
 export const InstanceParams = params({ instance_id: InstanceId })
 export const GetInstanceParams = params({
   instance_id: InstanceId,
-  at_offset: OptionalParam(Int({ description: 'history.md §3: the instance as it was right after this WAL offset (at most the head); left out: as it is now' })),
+  at_offset: OptionalParam(Int({ description: 'the instance as it was right after this WAL offset (at most the head); left out: as it is now' })),
   min_offset: MinOffset,
 })
 export const GetInstanceResult = Type.Object({

@@ -10,7 +10,8 @@ const dir = tempDir(t, 'rstmdb-startup-')
 
 /** Runs the server expecting a startup failure: exit 1, the message on stderr. */
 async function refuses (t: any, name: string, env: Record<string, string>, message: RegExp, extra: { args?: string[], dataDir?: string } = {}): Promise<void> {
-  const run = await runServer(t, { env, args: extra.args, dataDir: extra.dataDir ?? mkdtempSync(path.join(dir, 'data-')) })
+  // nine processes start side by side: give a loaded machine time before the kill that bounds a hang
+  const run = await runServer(t, { env, args: extra.args, dataDir: extra.dataDir ?? mkdtempSync(path.join(dir, 'data-')), timeoutMs: 60_000 })
   t.equal(run.code, 1, `${name}: exit 1`)
   t.match(run.stderr, message, `${name}: message on stderr`)
   t.notMatch(run.stdout, /"message":"ready"/, `${name}: never ready`)

@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import type { NatsCluster } from '../support/nats.js'
 import type { JsonObject } from '../../protocol/entries.js'
 import { allPages, offsetsOf, type GetHistory, type HistoryResult } from '../history/helpers.js'
-import { allAt, call, electedLeader, natsFor, nodesFor, ORDER, proxyFor, roles, startNode, until } from './helpers.js'
+import { allAt, call, leaderAndProxiedFollower, natsFor, nodesFor, ORDER, roles, startNode, until } from './helpers.js'
 import type { TestNode } from './helpers.js'
 
 /**
@@ -174,16 +174,7 @@ t.test('after compaction purged the stream: the same complete:false, earliest_of
 })
 
 t.test('a follower the stream was purged past indexes the kept offsets its newer snapshot covers', async (t) => {
-  const nats = await natsFor(t, 1)
-  const proxy = await proxyFor(t, nats)
-  const nodes = nodesFor(t)
-  nodes.push(await startNode(nats.urls, 'a'))
-  const leader = await electedLeader(nodes)
-  const behind = await startNode([proxy.url], 'behind')
-  nodes.push(behind)
-  await call(leader, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
-  await call(leader, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'w' })
-  await allAt(nodes, leader.node.head())
+  const { proxy, nodes, leader, behind } = await leaderAndProxiedFollower(t)
 
   // more than one pull of its consumer (1000 messages) goes by while it hears nothing, then twice compaction
   proxy.pause()

@@ -9,7 +9,7 @@ import { silentLogger } from '../../storage/index.js'
 import type { Logger, SnapshotLine as StoredLine } from '../../storage/index.js'
 import type { CommittedLog } from '../bus/types.js'
 import {
-  acquireLease, connectJetStream, createClusterStore, maxRecordBytes, patiently,
+  acquireLease, connectJetStream, createClusterStore, createStreamHistory, maxRecordBytes, patiently,
   createObjectInstanceSnapshots, loadNewestSnapshot, openJetStreamLog, readStreamState, scanTerms, watchLeader,
 } from '../../storage/jetstream/index.js'
 import type { ClusterStore, JetStreamConnection, JetStreamLog, Lease, LeaderInfo, LeaderWatch } from '../../storage/jetstream/index.js'
@@ -86,7 +86,7 @@ export interface ClusterNode {
   /** the subscription bus, fed by this node's log: the same offsets on every node */
   attach: Bus['attach']
   isLeader: () => boolean
-  /** the features this node serves (history.md: not `history` until the stream serves it) */
+  /** the features this node serves (history is read from the stream by instance) */
   features: readonly string[]
   stats: () => DatabaseStats
   /** the highest offset this node has applied (and that committed) */
@@ -200,12 +200,17 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
     generations,
     newest: loaded.info,
   })
+  // before the bus, so that an entry is in the history before a watcher hears of it
+  const history = createStreamHistory({ js: resources.js, jsm: resources.jsm, stream: cfg.stream, log, logger })
+  // the retained stream below the snapshot never commits here: its entries are indexed by reading it
+  const indexed = history.backfill(stream0.first, S)
   const bus = createBus({ log: store, getInstance: (id) => ref.current.getInstance(id), queueLimit: options.queueLimit ?? DEFAULTS.subscriptions.queue_limit })
   // reads on every node; its compactor never runs (COMPACT goes to the leader)
   const readDispatcher = createDispatcher({
     engine: ref.engine,
     storage: store,
     compactor: createCompactor(ref.engine, store, { ...options.compaction, enabled: false }, logger, now),
+    history,
     now,
     readWaitMs: cfg.read_wait_ms,
     clusterInfo: () => ({ ...status() }),
@@ -350,7 +355,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
     // another node may have written snapshots while it led; compaction never needs more than this list to be safe
     store.refreshSnapshots().catch((err: unknown) => { logger.warn({ err: (err as Error).message }, 'cannot list snapshots') })
     leaderCompactor = createCompactor(ref.engine, store, options.compaction, logger, now)
-    leaderDispatcher = createDispatcher({ engine: ref.engine, storage: store, compactor: leaderCompactor, now, readWaitMs: cfg.read_wait_ms })
+    leaderDispatcher = createDispatcher({ engine: ref.engine, storage: store, compactor: leaderCompactor, history, now, readWaitMs: cfg.read_wait_ms })
     const dispatcher = leaderDispatcher
     rpc = serveWrites(nc, subjects.rpcWrite, (op, params) => role === 'leader' && leaderDispatcher === dispatcher ? dispatcher.dispatch(op, params) : null)
     role = 'leader'
@@ -430,11 +435,16 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
 
   // start: apply up to the stream's last sequence, then serve and join the election
   follow(S + 1, Math.max(loaded.snapshot?.term ?? 0, terms.termBefore(S + 1)), loaded.target, S)
-  for (let mark = log.seen(); !(await log.untilSeen(stream0.last, CATCH_UP_STALL_MS)); mark = log.seen()) {
-    if (log.seen() === mark) {
-      await log.close()
-      throw new Error(`catching up with stream "${cfg.stream}" stalled at offset ${mark} of ${stream0.last}`)
+  try {
+    for (let mark = log.seen(); !(await log.untilSeen(stream0.last, CATCH_UP_STALL_MS)); mark = log.seen()) {
+      if (log.seen() === mark) throw new Error(`catching up with stream "${cfg.stream}" stalled at offset ${mark} of ${stream0.last}`)
     }
+    await indexed
+  } catch (err) {
+    indexed.catch(() => {})
+    await history.close()
+    await log.close()
+    throw err
   }
   ready = true
   const stats = ref.current.stats()
@@ -465,7 +475,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
       }
     }
   })()
-  const tick = setInterval(() => { log.refresh().catch(() => {}) }, Math.max(1, Math.floor(cfg.lease_ms / 3)))
+  const tick = setInterval(() => { log.refresh().then(history.trim, () => {}) }, Math.max(1, Math.floor(cfg.lease_ms / 3)))
   let watch: LeaderWatch | null = null
 
   return {
@@ -511,6 +521,7 @@ async function boot (options: ClusterNodeOptions, conn: JetStreamConnection, log
       closed = true
       clearInterval(tick)
       await watch?.stop()
+      await history.close()
       await log.close()
       await nc.close().catch(() => {})
     },

@@ -7,7 +7,7 @@ import type { HistorySource, Storage } from '../../storage/index.js'
 import type { Decision, Engine, ReadOp, WriteOp } from '../engine/types.js'
 import { untilApplied } from './applied.js'
 import type { Compactor } from './compaction.js'
-import { createHistoryReads, type HistoryReads } from './history.js'
+import { createHistoryReads } from './history.js'
 import type { CallerInfo, Dispatch, Dispatcher, OpOutcome } from './types.js'
 
 /** What the dispatcher needs of storage: the log, and WAL_STATS and instance snapshots. */
@@ -17,8 +17,8 @@ export interface DispatcherDeps {
   engine: Engine
   storage: DispatcherStorage
   compactor: Compactor
-  /** committed history of one instance (history.md); without one, GET_HISTORY and at_offset are refused and `history` is not listed */
-  history?: HistorySource
+  /** committed history of one instance (history.md): the local WAL's, or the cluster's stream read by instance */
+  history: HistorySource
   now: () => number
   /** how long a read with `min_offset` waits for this node to apply it (cluster.read_wait_ms) */
   readWaitMs: number
@@ -41,13 +41,8 @@ const WAL_READ_MAX_BYTES = MAX_MESSAGE_BYTES - 128 * 1024
  */
 export function createDispatcher ({ engine, storage, compactor, history, now, readWaitMs, clusterInfo }: DispatcherDeps): Dispatcher {
   const startedAt = now()
-  const historyReads = history === undefined ? null : createHistoryReads({ engine, history, log: storage, maxBytes: WAL_READ_MAX_BYTES })
-  const features = SERVER_FEATURES.filter(f => f !== 'history' || historyReads !== null)
-
-  function historyOf (op: OpName): HistoryReads {
-    if (historyReads !== null) return historyReads
-    throw new RcpError('BAD_REQUEST', `${op === 'GET_HISTORY' ? op : 'at_offset'} is not served here: this server keeps no instance history`, { reason: 'history_unavailable', op })
-  }
+  const historyReads = createHistoryReads({ engine, history, log: storage, maxBytes: WAL_READ_MAX_BYTES })
+  const features = SERVER_FEATURES
 
   function decide (op: WriteOp, params: JsonObject): Decision {
     if (storage.isFailed()) throw new RcpError('WAL_IO_ERROR', 'WAL is in failed state; restart required')
@@ -147,7 +142,7 @@ export function createDispatcher ({ engine, storage, compactor, history, now, re
     const params = validateParams(op, rawParams)
     if (OPS[op].write) return await dispatchWrite(op as WriteOp, params)
     if (MIN_OFFSET_OPS.has(op) && params.min_offset !== undefined) await untilApplied(storage, params.min_offset as number, readWaitMs)
-    if (op === 'GET_INSTANCE' && params.at_offset !== undefined) return read(await historyOf(op).instanceAt(params))
+    if (op === 'GET_INSTANCE' && params.at_offset !== undefined) return read(await historyReads.instanceAt(params))
     if (ENGINE_READS.has(op)) return read(engine.read(op as ReadOp, params))
     switch (op) {
       case 'INFO': return info(caller)
@@ -155,7 +150,7 @@ export function createDispatcher ({ engine, storage, compactor, history, now, re
       case 'WAL_READ': return await walRead(params)
       case 'WAL_STATS': return read({ ...storage.stats() })
       case 'COMPACT': return read(await compactor.compact(params.force_snapshot === true))
-      case 'GET_HISTORY': return read(await historyOf(op).getHistory(params))
+      case 'GET_HISTORY': return read(await historyReads.getHistory(params))
     }
     throw new RcpError('BAD_REQUEST', `unknown op: ${op}`, { op })
   }

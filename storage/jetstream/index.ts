@@ -27,6 +27,8 @@ export type { FollowOptions, JetStreamLog, LeadOptions, StreamState } from './lo
 export { acquireLease, readLeader, watchLeader, LEADER_KEY } from './lease.js'
 export type { Lease, LeaderInfo, LeaderWatch } from './lease.js'
 export { createClusterStore } from './store.js'
+export { createStreamHistory } from './history.js'
+export type { StreamHistory } from './history.js'
 export type { ClusterStore } from './store.js'
 export { createObjectInstanceSnapshots } from './instance-snapshots.js'
 export { leaderBucket, snapshotBucket } from './resources.js'

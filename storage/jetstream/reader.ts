@@ -6,9 +6,9 @@ import { createTermFilter } from './terms.js'
 import type { TermIndex } from './terms.js'
 
 /** record bytes as the WAL counts them: a 24-byte header and the payload */
-const RECORD_HEADER_BYTES = 24
+export const RECORD_HEADER_BYTES = 24
 /** messages requested at once */
-const WINDOW = 128
+export const WINDOW = 128
 
 /** A sequence at or below the committed head is gone: compaction purged the stream up to it. */
 export class PurgedError extends Error {
@@ -30,11 +30,10 @@ export interface ReadRange {
   maxBytes: number
 }
 
-async function fetchWindow (jsm: JetStreamManager, stream: string, first: number, last: number): Promise<Array<StoredMsg | null>> {
-  const gets: Array<Promise<StoredMsg | null>> = []
-  for (let seq = first; seq <= last; seq++) gets.push(jsm.streams.getMessage(stream, { seq }))
+/** The messages at `sequences`, requested together; null where the stream holds none. */
+export async function fetchMessages (jsm: JetStreamManager, stream: string, sequences: number[]): Promise<Array<StoredMsg | null>> {
   try {
-    return await Promise.all(gets)
+    return await Promise.all(sequences.map(async (seq) => await jsm.streams.getMessage(stream, { seq })))
   } catch (err) {
     throw new RcpError('WAL_IO_ERROR', `cannot read the stream: ${(err as Error).message}`)
   }
@@ -55,7 +54,8 @@ export async function readRange (r: ReadRange): Promise<{ records: CommittedReco
   let bytes = 0
   const full = (): boolean => records.length >= r.limit
   for (let first = r.from; first <= r.head && (!full() || filter.pending); first += WINDOW) {
-    const window = await fetchWindow(r.jsm, r.stream, first, Math.min(r.head, first + WINDOW - 1))
+    const last = Math.min(r.head, first + WINDOW - 1)
+    const window = await fetchMessages(r.jsm, r.stream, Array.from({ length: last - first + 1 }, (_, i) => first + i))
     for (let i = 0; i < window.length; i++) {
       const msg = window[i]
       // the stream denies deletes: a committed sequence can only be missing when purged

@@ -12,7 +12,9 @@ import type { NatsCluster, NatsOptions } from '../support/nats.js'
 import { startProxy } from '../support/proxy.js'
 import type { Proxy } from '../support/proxy.js'
 
-export { ORDER } from '../support/machines.js'
+import { ORDER } from '../support/machines.js'
+
+export { ORDER }
 
 /** Short enough for failover tests to finish quickly, long enough for two busy cores. */
 export const LEASE_MS = 1500
@@ -126,4 +128,22 @@ export async function roles (nodes: TestNode[]): Promise<{ leader: TestNode, fol
   const leader = await electedLeader(nodes)
   const followers = nodes.filter((n) => n !== leader)
   return { leader, follower: followers[0], followers }
+}
+
+/**
+ * A leader on one NATS server and a follower reaching it through a proxy (to cut it off), with the
+ * order machine and instance `w` applied on both; stopped when the test ends.
+ */
+export async function leaderAndProxiedFollower (t: Test): Promise<{ nats: NatsCluster, proxy: Proxy, nodes: TestNode[], leader: TestNode, behind: TestNode }> {
+  const nats = await natsFor(t, 1)
+  const proxy = await proxyFor(t, nats)
+  const nodes = nodesFor(t)
+  nodes.push(await startNode(nats.urls, 'a'))
+  const leader = await electedLeader(nodes)
+  const behind = await startNode([proxy.url], 'behind')
+  nodes.push(behind)
+  await call(leader, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
+  await call(leader, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'w' })
+  await allAt(nodes, leader.node.head())
+  return { nats, proxy, nodes, leader, behind }
 }

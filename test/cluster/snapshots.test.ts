@@ -2,7 +2,7 @@ import t from 'tap'
 import { connect } from '@nats-io/transport-node'
 import { Objm } from '@nats-io/obj'
 import { fullSnapshotName } from '../../storage/index.js'
-import { allAt, call, electedLeader, natsFor, nodesFor, ORDER, proxyFor, roles, snapshotText, startNode, until } from './helpers.js'
+import { allAt, call, electedLeader, leaderAndProxiedFollower, natsFor, nodesFor, ORDER, roles, snapshotText, startNode, until } from './helpers.js'
 import type { TestNode } from './helpers.js'
 
 /** Full snapshots in the object store, compaction by purge, nodes booting from snapshot + tail (cluster.md §5, §6). */
@@ -73,16 +73,7 @@ t.test('a corrupt newest snapshot: a new node loads the older one and replays th
 })
 
 t.test('a follower the stream was purged past loads the newer snapshot and converges', async (t) => {
-  const nats = await natsFor(t, 1)
-  const proxy = await proxyFor(t, nats)
-  const nodes = nodesFor(t)
-  nodes.push(await startNode(nats.urls, 'a'))
-  const leader = await electedLeader(nodes)
-  const behind = await startNode([proxy.url], 'behind')
-  nodes.push(behind)
-  await call(leader, 'PUT_MACHINE', { machine: 'order', version: 1, definition: ORDER })
-  await call(leader, 'CREATE_INSTANCE', { machine: 'order', version: 1, instance_id: 'w' })
-  await allAt(nodes, leader.node.head())
+  const { proxy, nodes, leader, behind } = await leaderAndProxiedFollower(t)
   // a live watcher on the node that falls behind
   const messages: Array<Record<string, unknown>> = []
   behind.node.attach({ send (text) { messages.push(JSON.parse(text)); return true }, onDrain () {} }).watch('WATCH_ALL', { include_ctx: false }).start()

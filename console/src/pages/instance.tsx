@@ -79,52 +79,52 @@ export function InstancePage ({ id, at }: { id: string, at: number | null }) {
     return (
       <section>
         <Crumbs id={id} />
-        <div class="page-head"><h1 class="mono break">{id}</h1><LiveBadge status={live.status} lastOffset={live.lastOffset} /></div>
+        <div class='page-head'><h1 class='mono break'>{id}</h1><LiveBadge status={live.status} lastOffset={live.lastOffset} /></div>
         <ProblemView problem={current.problem} />
       </section>
     )
   }
-  if (inst === null) return <section><Crumbs id={id} /><p class="muted">Loading…</p>{past.problem !== null && <ProblemView problem={past.problem} />}</section>
+  if (inst === null) return <section><Crumbs id={id} /><p class='muted'>Loading…</p>{past.problem !== null && <ProblemView problem={past.problem} />}</section>
   const transitions = served.data ?? (definition.data === null || current.data === null ? [] : transitionsFrom(definition.data.definition, current.data.state))
 
   return (
     <section>
       <Crumbs id={id} />
-      <div class="page-head">
-        <h1 class="mono break">{id}</h1>
+      <div class='page-head'>
+        <h1 class='mono break'>{id}</h1>
         <LiveBadge status={live.status} lastOffset={live.lastOffset} />
       </div>
       {asOf !== null && (
-        <div class="banner" role="status">
-          Viewing the instance as of offset <span class="mono">{asOf}</span>. <Link href={paths.instance(id)}>Back to now</Link>
+        <div class='banner' role='status'>
+          Viewing the instance as of offset <span class='mono'>{asOf}</span>. <Link href={paths.instance(id)}>Back to now</Link>
         </div>
       )}
       {gone !== null && <ProblemView problem={gone} />}
-      <div class="summary">
-        <div><span class="label">State</span><span class="state big" data-testid="state">{inst.state}</span></div>
-        <div><span class="label">Machine</span><span><Link class="mono" href={paths.version(inst.machine, inst.version)}>{inst.machine}</Link> <span class="muted">v{inst.version}</span></span></div>
-        <div><span class="label">Offset</span><span class="mono" data-testid="offset">{inst.last_wal_offset}</span></div>
-        <div><span class="label">Updated</span><span>{formatTime(inst.updated_at)}</span></div>
+      <div class='summary'>
+        <div><span class='label'>State</span><span class='state big' data-testid='state'>{inst.state}</span></div>
+        <div><span class='label'>Machine</span><span><Link class='mono' href={paths.version(inst.machine, inst.version)}>{inst.machine}</Link> <span class='muted'>v{inst.version}</span></span></div>
+        <div><span class='label'>Offset</span><span class='mono' data-testid='offset'>{inst.last_wal_offset}</span></div>
+        <div><span class='label'>Updated</span><span>{formatTime(inst.updated_at)}</span></div>
       </div>
-      <div class="card">
+      <div class='card'>
         <h2>Diagram</h2>
         <Diagram machine={inst.machine} version={inst.version} highlight={inst.state} />
       </div>
-      <div class="grid-2">
-        <div class="card">
-          <h2>Transitions from <span class="state">{current.data?.state}</span></h2>
+      <div class='grid-2'>
+        <div class='card'>
+          <h2>Transitions from <span class='state'>{current.data?.state}</span></h2>
           {current.data !== null && (
             <Transitions instance={current.data} transitions={transitions} disabled={asOf !== null} onApplied={() => current.reload()} />
           )}
         </div>
-        <div class="card">
+        <div class='card'>
           <h2>Context</h2>
           <JsonTree value={inst.ctx} />
         </div>
       </div>
-      <div class="card">
+      <div class='card'>
         <h2>History</h2>
-        {!hasHistory && <p class="muted">This server does not keep per-instance history (the history extension is not listed in INFO features).</p>}
+        {!hasHistory && <p class='muted'>This server does not keep per-instance history (the history extension is not listed in INFO features).</p>}
         {history.problem !== null && <ProblemView problem={history.problem} />}
         {history.data !== null && <Timeline id={id} page={history.data} selected={asOf} />}
       </div>
@@ -133,28 +133,28 @@ export function InstancePage ({ id, at }: { id: string, at: number | null }) {
 }
 
 function Crumbs ({ id }: { id: string }) {
-  return <nav class="crumbs" aria-label="Breadcrumb"><Link href={paths.instances()}>Instances</Link> / <span class="mono">{id}</span></nav>
+  return <nav class='crumbs' aria-label='Breadcrumb'><Link href={paths.instances()}>Instances</Link> / <span class='mono'>{id}</span></nav>
 }
 
 function Timeline ({ id, page, selected }: { id: string, page: HistoryPage, selected: number | null }) {
   return (
     <>
-      <ol class="timeline">
+      <ol class='timeline'>
         {page.items.map((item) => (
           <li key={item.wal_offset} class={item.wal_offset === selected ? 'selected' : undefined}>
-            <div class="t-head">
-              <span class="mono muted">#{item.wal_offset}</span>
+            <div class='t-head'>
+              <span class='mono muted'>#{item.wal_offset}</span>
               {item.type === 'APPLY_EVENT'
-                ? <><code class="event">{item.event}</code> <span class="state">{item.from_state}</span> → <span class="state">{item.to_state}</span></>
-                : <><code class="event">{item.type.toLowerCase().replace(/_/g, ' ')}</code>{item.state !== undefined && <span class="state">{item.state}</span>}</>}
-              <span class="muted small">{formatTime(item.at)}</span>
-              <Link class="small" href={paths.instance(id, item.wal_offset)}>as of here</Link>
+                ? <><code class='event'>{item.event}</code> <span class='state'>{item.from_state}</span> → <span class='state'>{item.to_state}</span></>
+                : <><code class='event'>{item.type.toLowerCase().replace(/_/g, ' ')}</code>{item.state !== undefined && <span class='state'>{item.state}</span>}</>}
+              <span class='muted small'>{formatTime(item.at)}</span>
+              <Link class='small' href={paths.instance(id, item.wal_offset)}>as of here</Link>
             </div>
-            {item.payload != null && Object.keys(item.payload).length > 0 && <details><summary class="small">payload</summary><JsonTree value={item.payload} /></details>}
+            {item.payload != null && Object.keys(item.payload).length > 0 && <details><summary class='small'>payload</summary><JsonTree value={item.payload} /></details>}
           </li>
         ))}
       </ol>
-      {!page.complete && <p class="muted small">Older entries are no longer kept (earliest offset {page.earliest_offset}).</p>}
+      {!page.complete && <p class='muted small'>Older entries are no longer kept (earliest offset {page.earliest_offset}).</p>}
     </>
   )
 }
@@ -168,7 +168,7 @@ function Transitions ({ instance, transitions, disabled, onApplied }: { instance
   const [busy, setBusy] = useState(false)
   const [outcome, setOutcome] = useState<Outcome | null>(null)
   const parsed = parseJsonObject(payload)
-  if (transitions.length === 0) return <p class="muted">No transitions leave this state: it is final.</p>
+  if (transitions.length === 0) return <p class='muted'>No transitions leave this state: it is final.</p>
 
   const send = async (event: string, dryRun: boolean): Promise<void> => {
     if (parsed.value === null) return
@@ -196,34 +196,36 @@ function Transitions ({ instance, transitions, disabled, onApplied }: { instance
   }
 
   return (
-    <div class="transitions">
-      <div class="transition-buttons">
+    <div class='transitions'>
+      <div class='transition-buttons'>
         {transitions.map((t, i) => (
-          <button key={`${t.event}-${i}`} type="button" disabled={disabled} aria-expanded={open === t.event}
+          <button
+            key={`${t.event}-${i}`} type='button' disabled={disabled} aria-expanded={open === t.event}
             class={open === t.event ? 'selected' : undefined} data-event={t.event}
-            onClick={() => { setOpen(open === t.event ? null : t.event); setOutcome(null) }}>
-            <span class="mono">{t.event}</span> <span class="muted">→ {t.to}</span>
-            {t.guard_passes === false && <span class="chip warn" title="the guard fails on the current ctx">guard fails</span>}
+            onClick={() => { setOpen(open === t.event ? null : t.event); setOutcome(null) }}
+          >
+            <span class='mono'>{t.event}</span> <span class='muted'>→ {t.to}</span>
+            {t.guard_passes === false && <span class='chip warn' title='the guard fails on the current ctx'>guard fails</span>}
           </button>
         ))}
       </div>
       {open !== null && (
-        <div class="apply">
+        <div class='apply'>
           {transitions.filter((t) => t.event === open && t.guard !== undefined).map((t, i) => (
-            <p key={i} class="small">Guard <code>{t.guard}</code>{t.guard_passes != null && <span class={t.guard_passes ? 'ok-text' : 'error-text'}> {t.guard_passes ? 'passes' : 'fails'}</span>}</p>
+            <p key={i} class='small'>Guard <code>{t.guard}</code>{t.guard_passes != null && <span class={t.guard_passes ? 'ok-text' : 'error-text'}> {t.guard_passes ? 'passes' : 'fails'}</span>}</p>
           ))}
-          <JsonField label="Payload (merged into ctx)" value={payload} onInput={setPayload} error={parsed.error} rows={4} />
-          <div class="actions">
-            {hasDryRun && <button type="button" disabled={busy || parsed.error !== null} onClick={() => { void send(open, true) }}>Preview (dry run)</button>}
-            <button type="button" class="primary" disabled={busy || parsed.error !== null} onClick={() => { void send(open, false) }}>Apply {open}</button>
+          <JsonField label='Payload (merged into ctx)' value={payload} onInput={setPayload} error={parsed.error} rows={4} />
+          <div class='actions'>
+            {hasDryRun && <button type='button' disabled={busy || parsed.error !== null} onClick={() => { void send(open, true) }}>Preview (dry run)</button>}
+            <button type='button' class='primary' disabled={busy || parsed.error !== null} onClick={() => { void send(open, false) }}>Apply {open}</button>
           </div>
         </div>
       )}
       {outcome !== null && outcome.kind !== 'problem' && (
-        <p class="ok-text" role="status">
+        <p class='ok-text' role='status'>
           {outcome.kind === 'preview' ? 'Dry run: would move ' : 'Applied: '}
-          <span class="state">{outcome.from}</span> → <span class="state">{outcome.to}</span>
-          {outcome.kind === 'applied' && <> at offset <span class="mono">{outcome.offset}</span></>}
+          <span class='state'>{outcome.from}</span> → <span class='state'>{outcome.to}</span>
+          {outcome.kind === 'applied' && <> at offset <span class='mono'>{outcome.offset}</span></>}
         </p>
       )}
       {outcome?.kind === 'problem' && (

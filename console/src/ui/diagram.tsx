@@ -20,11 +20,11 @@ export function Diagram ({ machine, version, highlight }: { machine: string, ver
   }, [svg.data])
   if (svg.problem !== null) return <ProblemView problem={svg.problem} />
   return (
-    <div class="diagram-box">
+    <div class='diagram-box'>
       <div class={`diagram${fit ? ' fit' : ''}`} data-loading={svg.loading ? 'true' : 'false'}>
         {url !== null && <img src={url} alt={`State diagram of ${machine} version ${version}${highlight === undefined ? '' : `, ${highlight} highlighted`}`} />}
       </div>
-      <button type="button" class="link small" aria-pressed={!fit} onClick={() => setFit(!fit)}>{fit ? 'Actual size' : 'Fit to width'}</button>
+      <button type='button' class='link small' aria-pressed={!fit} onClick={() => setFit(!fit)}>{fit ? 'Actual size' : 'Fit to width'}</button>
     </div>
   )
 }

@@ -117,4 +117,3 @@ export const machineRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = asyn
     },
   }, async (request, reply) => await dispatch(ctx, reply, 'VALIDATE_MACHINE', { definition: request.body ?? null }))
 }
-

@@ -129,7 +129,7 @@ export function classify (err: unknown): { error: RcpError, status: number } {
   return { error: toRcpError(err), status: 500 }
 }
 
-export const Problem = Type.Object({
+export const ProblemSchema = Type.Object({
   type: Type.String({ examples: ['https://rstmdb.dev/errors/INVALID_TRANSITION'] }),
   title: Type.String({ examples: ['Invalid transition'] }),
   status: Type.Integer({ examples: [422] }),
@@ -187,7 +187,7 @@ const SAMPLES: Record<number, Partial<Record<ErrorCode, [string, Record<string, 
   },
   412: { CONFLICT: ['offset conflict on order-1: expected 41, actual 42', { instance_id: 'order-1', expected_offset: 41, actual_offset: 42 }] },
   413: { BAD_REQUEST: ['Request body is too large', { reason: 'body_too_large' }] },
-  415: { BAD_REQUEST: ["Unsupported Media Type: text/plain", { reason: 'unsupported_media_type' }] },
+  415: { BAD_REQUEST: ['Unsupported Media Type: text/plain', { reason: 'unsupported_media_type' }] },
   422: {
     INVALID_TRANSITION: ['no transition for event SHIP from state created', { instance_id: 'order-1', current_state: 'created', event: 'SHIP' }],
     MACHINE_VERSION_LIMIT_EXCEEDED: ['machine version limit exceeded: order has 10 versions (limit 10)', { machine: 'order', limit: 10, versions: 10 }],
@@ -244,7 +244,7 @@ export function loggableUrl (url: string): string {
 /** Every error of the app, unknown routes included, as application/problem+json (http.md "Errors"). */
 export const problemPlugin = fp(async (app) => {
   app.decorateRequest('errorCode', null)
-  app.addSchema({ ...Problem, $id: PROBLEM_SCHEMA_ID })
+  app.addSchema({ ...ProblemSchema, $id: PROBLEM_SCHEMA_ID })
   app.setErrorHandler((err, request, reply) => sendProblem(request, reply, err))
   app.setNotFoundHandler((request, reply) => sendProblem(request, reply,
     new RcpError('NOT_FOUND', `no route for ${request.method} ${loggableUrl(request.url.split('?')[0])}`)))

@@ -92,7 +92,7 @@ type Picked<S extends TSchema, Required extends boolean> =
 
 /** The named params of an op schema as a querystring/path schema: same types, no nulls, no defaults. */
 export function pick<T extends TProperties, K extends keyof T & string, R extends K = never> (
-  schema: TObject<T>, keys: K[], required: R[] = [],
+  schema: TObject<T>, keys: K[], required: R[] = []
 ): TObject<{ [P in K]: Picked<T[P], P extends R ? true : false> }> {
   const properties: Record<string, TSchema> = {}
   for (const key of keys) {

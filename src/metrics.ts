@@ -57,33 +57,33 @@ export function createMetrics (): Metrics {
 
   /** A gauge whose value is read from the database at scrape time. */
   function sampled (name: string, help: string, pick: (s: DatabaseStats) => number | Array<[Record<string, string>, number]>): void {
-    new Gauge({ // eslint-disable-line no-new
+    registry.registerMetric(new Gauge({
       name,
       help,
       labelNames: name === 'rstmdb_subscriptions_active' ? ['type'] : [],
-      registers: [registry],
+      registers: [],
       collect () {
         if (read === null) return
         const value = pick(read())
         if (typeof value === 'number') this.set(value)
         else for (const [labels, v] of value) this.set(labels, v)
       },
-    })
+    }))
   }
   /** A counter mirrored from a monotonic database value at scrape time. */
   function mirrored (name: string, help: string, pick: (s: DatabaseStats) => number): void {
     let last = 0
-    new Counter({ // eslint-disable-line no-new
+    registry.registerMetric(new Counter({
       name,
       help,
-      registers: [registry],
+      registers: [],
       collect () {
         if (read === null) return
         const value = pick(read())
         if (value > last) this.inc(value - last)
         last = Math.max(last, value)
       },
-    })
+    }))
   }
 
   sampled('rstmdb_subscriptions_active', 'Active subscriptions on both faces', s => {

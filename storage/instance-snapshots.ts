@@ -39,8 +39,14 @@ export function instanceSnapshotDocument (instance: JsonObject & { last_wal_offs
   const body = { instance }
   const checksum = canonicalChecksum(body)
   const doc = JSON.stringify({
-    format: 'rstmdb.snapshot', format_version: 1, kind: 'instance', snapshot_id: snapshotId, created_at: now,
-    last_sequence: instance.last_wal_offset, checksum, body,
+    format: 'rstmdb.snapshot',
+    format_version: 1,
+    kind: 'instance',
+    snapshot_id: snapshotId,
+    created_at: now,
+    last_sequence: instance.last_wal_offset,
+    checksum,
+    body,
   })
   return { snapshotId, doc, checksum }
 }

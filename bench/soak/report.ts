@@ -16,4 +16,3 @@ export function formatReport (r: SoakReport): string {
   ]
   return lines.join('\n')
 }
-

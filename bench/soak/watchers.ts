@@ -134,6 +134,7 @@ export function startWatcher (target: WatchTarget, spec: WatchSpec, firstOffset:
     errors,
     async waitPast (offset, timeoutMs) {
       const deadline = Date.now() + timeoutMs
+      // eslint-disable-next-line no-unmodified-loop-condition -- the watch's message handler advances next while the loop sleeps
       while (next <= offset && errors.length === 0 && Date.now() < deadline) await sleep(50)
       return next > offset
     },

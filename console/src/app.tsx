@@ -57,18 +57,18 @@ export function App () {
   const signedIn = useStore(token) !== null
   useEffect(() => { document.title = `${titleOf(route)} · rstmdb` }, [route])
   return (
-    <div class="shell">
-      <a class="skip" href="#main">Skip to content</a>
-      <header class="sidebar">
-        <Link class="brand" href={paths.machines()}><span class="logo" aria-hidden="true" />rstmdb</Link>
-        <nav aria-label="Main">
+    <div class='shell'>
+      <a class='skip' href='#main'>Skip to content</a>
+      <header class='sidebar'>
+        <Link class='brand' href={paths.machines()}><span class='logo' aria-hidden='true' />rstmdb</Link>
+        <nav aria-label='Main'>
           {NAV.map((item) => (
             <Link key={item.href} href={item.href} aria-current={item.pages.includes(route.page) ? 'page' : undefined}>{item.label}</Link>
           ))}
         </nav>
-        {signedIn && <button type="button" class="link sign-out" onClick={signOut}>Sign out</button>}
+        {signedIn && <button type='button' class='link sign-out' onClick={signOut}>Sign out</button>}
       </header>
-      <main id="main" tabIndex={-1}>
+      <main id='main' tabIndex={-1}>
         <Page route={route} />
       </main>
       <SignIn />

@@ -19,22 +19,49 @@ export function sharedEventOf (sequence: number, entry: WalEntry, lookup: Instan
         version = instance?.version ?? 0
       }
       return {
-        offset: sequence, kind: 'transition', instanceId: entry.instance_id, machine, version,
-        fromState: entry.from_state, toState: entry.to_state, event: entry.event, payload: entry.payload ?? null, ctx: entry.ctx, ts: entry.ts,
+        offset: sequence,
+        kind: 'transition',
+        instanceId: entry.instance_id,
+        machine,
+        version,
+        fromState: entry.from_state,
+        toState: entry.to_state,
+        event: entry.event,
+        payload: entry.payload ?? null,
+        ctx: entry.ctx,
+        ts: entry.ts,
       }
     }
     case 'create_instance':
       return {
-        offset: sequence, kind: 'created', instanceId: entry.instance_id, machine: entry.machine, version: entry.version,
-        fromState: null, toState: entry.initial_state, event: null, payload: null, ctx: entry.initial_ctx ?? {}, ts: entry.ts,
+        offset: sequence,
+        kind: 'created',
+        instanceId: entry.instance_id,
+        machine: entry.machine,
+        version: entry.version,
+        fromState: null,
+        toState: entry.initial_state,
+        event: null,
+        payload: null,
+        ctx: entry.initial_ctx ?? {},
+        ts: entry.ts,
       }
     case 'delete_instance': {
       // a delete is final, so the tombstone still holds the machine and the state it was deleted in
       const instance = lookup(entry.instance_id)
       if (instance === undefined) return null
       return {
-        offset: sequence, kind: 'deleted', instanceId: entry.instance_id, machine: instance.machine, version: instance.version,
-        fromState: instance.state, toState: null, event: null, payload: null, ctx: null, ts: entry.ts,
+        offset: sequence,
+        kind: 'deleted',
+        instanceId: entry.instance_id,
+        machine: instance.machine,
+        version: instance.version,
+        fromState: instance.state,
+        toState: null,
+        event: null,
+        payload: null,
+        ctx: null,
+        ts: entry.ts,
       }
     }
     default:

@@ -140,6 +140,7 @@ export function createSubscription (opts: SubscriptionOptions, fromOffset: numbe
   async function readMore (): Promise<void> {
     reading = true
     try {
+      // eslint-disable-next-line no-unmodified-loop-condition -- end() and close() set these while the loop awaits
       while (!ended && !closing) {
         if (cursor > opts.log.committedHead()) {
           // same turn as the check: nothing committed can fall between catch-up and live

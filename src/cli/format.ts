@@ -179,7 +179,7 @@ export function formatWalStats (r: JsonObject, s: Style): string {
     `  Bytes read: ${str(io.bytes_read)}`,
     `  Writes: ${str(io.writes)}`,
     `  Reads: ${str(io.reads)}`,
-    `  Fsyncs: ${str(io.fsyncs)}`,
+    `  Fsyncs: ${str(io.fsyncs)}`
   )
   return lines.join('\n')
 }

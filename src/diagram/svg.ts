@@ -48,12 +48,14 @@ function shorten (text: string, max: number): string {
 }
 
 function visible (text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it replaces with their visible pictures
   return wellFormed(text).replace(/[\u0000-\u001F\u007F]/g, (ch) => String.fromCharCode(ch === '\u007F' ? 0x2421 : 0x2400 + ch.charCodeAt(0)))
 }
 
 /** XML 1.0 text and attribute values: markup and white-space characters as references (attribute values keep them), characters XML cannot hold as U+FFFD. */
 export function escapeXml (text: string): string {
   return wellFormed(text)
+    // eslint-disable-next-line no-control-regex -- the control characters XML 1.0 cannot hold are what it replaces
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '\uFFFD')
     .replace(/[&<>"'\t\n\r]/g, (ch) => `&#${ch.charCodeAt(0)};`)
 }

@@ -266,10 +266,7 @@ export function truthy (v: Value): boolean {
   if (v === null || v === undefined || v === false || v === 0 || v === '') return false
   if (typeof v === 'number') return !Number.isNaN(v)
   if (Array.isArray(v)) return v.length > 0
-  if (typeof v === 'object') {
-    for (const _ in v) return true
-    return false
-  }
+  if (typeof v === 'object') return Object.keys(v).length > 0
   return true
 }
 

@@ -136,7 +136,6 @@ export function createDispatcher ({ engine, storage, compactor, history, now, re
     })
   }
 
-
   async function run (op: OpName, rawParams: unknown, caller?: CallerInfo): Promise<OpOutcome> {
     if (SESSION_OPS.has(op)) throw new RcpError('BAD_REQUEST', `${op} is a session op, not a data op`, { op })
     const params = validateParams(op, rawParams)

@@ -185,6 +185,7 @@ export function createSession (opts: SessionOptions): Session {
   function pump (): void {
     if (pumping) return
     pumping = true
+    // eslint-disable-next-line no-unmodified-loop-condition -- handle() can close the session, which sets closing
     while (!closing && inboxHead < inbox.length && slots.length < MAX_IN_FLIGHT && transport.hasRoom() && bulky < MAX_BULKY_IN_FLIGHT) {
       const next = inbox[inboxHead]
       inbox[inboxHead++] = undefined as unknown as Inbound
@@ -251,7 +252,7 @@ export function createSession (opts: SessionOptions): Session {
     if (work instanceof Promise) {
       work.then(
         outcome => settle(slot, op, started, outcome, null),
-        err => settle(slot, op, started, null, err),
+        err => settle(slot, op, started, null, err)
       )
     } else {
       settle(slot, op, started, work, null)

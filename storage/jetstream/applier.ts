@@ -58,6 +58,7 @@ export function startApplier (opts: ApplierOptions): Applier {
   }
 
   async function run (): Promise<void> {
+    // eslint-disable-next-line no-unmodified-loop-condition -- stop() sets it while the loop awaits
     while (!stopped) {
       try {
         consumer = await opts.js.consumers.get(opts.stream, { opt_start_seq: next, deliver_policy: DeliverPolicy.StartSequence })

@@ -144,6 +144,7 @@ export function watchLeader (kv: KV, leaseMs: number, logger: Logger, onLeader: 
   const interval = Math.max(1, Math.floor(leaseMs / 3))
 
   async function watching (): Promise<void> {
+    // eslint-disable-next-line no-unmodified-loop-condition -- stop() sets it while the loop awaits
     while (!stopped) {
       try {
         watcher = await kv.watch({ key: LEADER_KEY })
@@ -162,6 +163,7 @@ export function watchLeader (kv: KV, leaseMs: number, logger: Logger, onLeader: 
   }
 
   async function polling (): Promise<void> {
+    // eslint-disable-next-line no-unmodified-loop-condition -- stop() sets it while the loop awaits
     while (!stopped) {
       try {
         const leader = await readLeader(kv)

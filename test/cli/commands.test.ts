@@ -32,7 +32,7 @@ t.test('empty server', async t => {
   t.equal(await human('list-instances'), 'No instances\n')
   t.equal(await human('wal-read'), 'No WAL entries\n')
   t.same((await json('wal-read')).records, [])
-  t.match(await human('wal-stats'), /^WAL Statistics\n  Entries: 0\n  Segments: \d+\n  Size: \d+ B\n\nI\/O Statistics\n/)
+  t.match(await human('wal-stats'), /^WAL Statistics\n {2}Entries: 0\n {2}Segments: \d+\n {2}Size: \d+ B\n\nI\/O Statistics\n/)
 })
 
 t.test('ping and info', async t => {

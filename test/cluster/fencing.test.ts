@@ -53,6 +53,7 @@ t.test('a leader cut off past its lease is fenced, steps down and converges', as
   const failedKeys: string[] = []
   let writing = true
   const writer = async (w: number): Promise<void> => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- the test sets writing to false while this loop awaits
     for (let k = 0; writing; k++) {
       const key = `w${w}-${k}`
       try {
@@ -105,7 +106,7 @@ t.test('a leader cut off past its lease is fenced, steps down and converges', as
   const keys = [...records.values()].flatMap((e) => e.payload?.key === undefined ? [] : [e.payload.key])
   for (const [key, offset] of retried) {
     t.equal(records.get(offset)?.payload?.key, key, `retried write ${key} is at offset ${offset}`)
-    t.equal(keys.filter((k) => k === key).length, 1, `and only there`)
+    t.equal(keys.filter((k) => k === key).length, 1, 'and only there')
   }
   const terms = [...records.values()].filter((e) => e.type === 'checkpoint').map((e) => e.term as number)
   t.same(terms, [...terms].sort((a, b) => a - b), 'terms only rise along the log')

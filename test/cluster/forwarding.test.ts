@@ -28,6 +28,7 @@ t.test('no leader: writes wait up to write_wait_ms, then WAL_IO_ERROR no_leader;
   let revision = await kv.create(LEADER_KEY, JSON.stringify({ node_id: 'ghost', rcp_addr: null, http_addr: null, term: null }))
   let renewing = true
   const renewal = (async () => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- the test sets renewing to false while this loop awaits
     while (renewing) {
       revision = await kv.update(LEADER_KEY, JSON.stringify({ node_id: 'ghost', rcp_addr: null, http_addr: null, term: 1 }), revision)
       await new Promise((resolve) => setTimeout(resolve, 200))

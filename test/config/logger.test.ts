@@ -66,7 +66,7 @@ t.test('pretty: HH:MM:SS.mmm LEVEL message key=value', async (t) => {
   logger.trace('filtered out')
   logger.error({ err: new Error('boom') }, 'crashed')
   t.equal(lines.length, 3)
-  t.match(lines[0], /^\d\d:\d\d:\d\d\.\d{3} INFO  connected conn_id=7 peer=127\.0\.0\.1:5000 note="two words" meta=\{"a":1\} token=\[redacted\]\n$/)
+  t.match(lines[0], /^\d\d:\d\d:\d\d\.\d{3} INFO {2}connected conn_id=7 peer=127\.0\.0\.1:5000 note="two words" meta=\{"a":1\} token=\[redacted\]\n$/)
   t.match(lines[1], /^\d\d:\d\d:\d\d\.\d{3} DEBUG no fields\n$/)
   t.match(lines[2], /^\d\d:\d\d:\d\d\.\d{3} ERROR crashed\n {4}Error: boom\n {8}at /)
   t.notMatch(lines[2], '"stack"')

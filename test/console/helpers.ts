@@ -12,7 +12,6 @@ export async function startConsole (opts: StartOptions = {}): Promise<Gateway> {
   return await startGateway(opts)
 }
 
-
 /** PUT a machine and create an instance over REST (for tests whose subject is elsewhere). */
 export async function seed (base: string, machine: string, id: string, ctx: Record<string, unknown> = { amount: 10 }, headers: Record<string, string> = {}): Promise<void> {
   const put = await call(base, 'PUT', `/v1/machines/${encodeURIComponent(machine)}/versions/1`, { json: ORDER_DEFINITION, headers })

@@ -21,10 +21,16 @@ await call(base, 'POST', '/v1/instances/order-001/events', { json: { event: 'PAY
 await call(base, 'POST', '/v1/instances/order-001/events', { json: { event: 'NOTE', payload: { note: 'card declined, asked for another' } } })
 const repaid = await call(base, 'POST', '/v1/instances/order-001/events', { json: { event: 'PAY', payload: { paid_by: 'transfer' } } })
 const firstPaid = (repaid.body.wal_offset as number) - 2
-await call(base, 'PUT', '/v1/machines/ticket/versions/1', { json: { states: ['open', 'triaged', 'in_progress', 'blocked', 'resolved', 'closed'], initial: 'open', transitions: [
-  { from: 'open', event: 'TRIAGE', to: 'triaged' }, { from: 'triaged', event: 'START', to: 'in_progress', guard: 'ctx.assignee != null' },
-  { from: 'in_progress', event: 'BLOCK', to: 'blocked' }, { from: 'blocked', event: 'UNBLOCK', to: 'in_progress' },
-  { from: ['in_progress', 'triaged'], event: 'RESOLVE', to: 'resolved' }, { from: 'resolved', event: 'REOPEN', to: 'open' }, { from: 'resolved', event: 'CLOSE', to: 'closed' }] } })
+await call(base, 'PUT', '/v1/machines/ticket/versions/1', {
+  json: {
+    states: ['open', 'triaged', 'in_progress', 'blocked', 'resolved', 'closed'],
+    initial: 'open',
+    transitions: [
+      { from: 'open', event: 'TRIAGE', to: 'triaged' }, { from: 'triaged', event: 'START', to: 'in_progress', guard: 'ctx.assignee != null' },
+      { from: 'in_progress', event: 'BLOCK', to: 'blocked' }, { from: 'blocked', event: 'UNBLOCK', to: 'in_progress' },
+      { from: ['in_progress', 'triaged'], event: 'RESOLVE', to: 'resolved' }, { from: 'resolved', event: 'REOPEN', to: 'open' }, { from: 'resolved', event: 'CLOSE', to: 'closed' }]
+  }
+})
 
 /** each pass of the events page moves instances of its own */
 let round = 0
@@ -32,31 +38,43 @@ const shots: Array<{ name: string, path: string, ready?: (page: import('playwrig
   { name: 'machines', path: '/machines' },
   { name: 'machine-version', path: '/machines/order/versions/1', ready: diagramLoaded },
   { name: 'new-version', path: '/machines/order/versions/new', ready: async (p) => await p.locator('.validation[data-state="valid"]').waitFor() },
-  { name: 'new-machine-invalid', path: '/machines?new', ready: async (p) => {
-    await p.locator('#definition').fill(JSON.stringify({ states: ['a', 'b'], initial: 'c', transitions: [{ from: 'a', event: 'GO', to: 'b', guard: 'ctx.x >> 1' }] }, null, 2))
-    await p.locator('.validation[data-state="invalid"]').waitFor()
-  } },
+  {
+    name: 'new-machine-invalid',
+    path: '/machines?new',
+    ready: async (p) => {
+      await p.locator('#definition').fill(JSON.stringify({ states: ['a', 'b'], initial: 'c', transitions: [{ from: 'a', event: 'GO', to: 'b', guard: 'ctx.x >> 1' }] }, null, 2))
+      await p.locator('.validation[data-state="invalid"]').waitFor()
+    }
+  },
   { name: 'instances', path: '/instances?machine=order', ready: async (p) => await p.locator('.live-live').waitFor() },
-  { name: 'instance', path: '/instances/order-001', ready: async (p) => {
-    await diagramLoaded(p)
-    await p.locator('.live-live').waitFor()
-    await p.locator('.timeline li').nth(3).waitFor()
-    await p.locator('button[data-event="SHIP"]').click()
-    await p.getByRole('button', { name: 'Preview (dry run)' }).click()
-    await p.locator('[data-testid="preview"]').waitFor()
-  } },
+  {
+    name: 'instance',
+    path: '/instances/order-001',
+    ready: async (p) => {
+      await diagramLoaded(p)
+      await p.locator('.live-live').waitFor()
+      await p.locator('.timeline li').nth(3).waitFor()
+      await p.locator('button[data-event="SHIP"]').click()
+      await p.getByRole('button', { name: 'Preview (dry run)' }).click()
+      await p.locator('[data-testid="preview"]').waitFor()
+    }
+  },
   { name: 'instance-as-of', path: `/instances/order-001?at=${firstPaid}`, ready: async (p) => { await diagramLoaded(p); await p.locator('.timeline li.selected').waitFor() } },
   { name: 'instance-guard-fails', path: '/instances/order-002', ready: async (p) => { await diagramLoaded(p); await p.locator('button[data-guard="false"]').waitFor() } },
-  { name: 'events', path: '/events', ready: async (p) => {
-    await p.locator('.live-live').waitFor()
-    const [a, b] = [`order-${String(3 + 2 * round).padStart(3, '0')}`, `order-${String(4 + 2 * round++).padStart(3, '0')}`]
-    await call(base, 'POST', `/v1/instances/${a}/events`, { json: { event: 'PAY', payload: { amount: 3 } } })
-    await call(base, 'POST', `/v1/instances/${a}/events`, { json: { event: 'SHIP' } })
-    await call(base, 'POST', `/v1/instances/${b}/events`, { json: { event: 'CANCEL' } })
-    await call(base, 'POST', '/v1/instances', { json: { machine: 'ticket', version: 1, instance_id: `ticket-${round}` } })
-    await call(base, 'DELETE', `/v1/instances/ticket-${round}`)
-    await p.locator('.event-list li').nth(4).waitFor()
-  } },
+  {
+    name: 'events',
+    path: '/events',
+    ready: async (p) => {
+      await p.locator('.live-live').waitFor()
+      const [a, b] = [`order-${String(3 + 2 * round).padStart(3, '0')}`, `order-${String(4 + 2 * round++).padStart(3, '0')}`]
+      await call(base, 'POST', `/v1/instances/${a}/events`, { json: { event: 'PAY', payload: { amount: 3 } } })
+      await call(base, 'POST', `/v1/instances/${a}/events`, { json: { event: 'SHIP' } })
+      await call(base, 'POST', `/v1/instances/${b}/events`, { json: { event: 'CANCEL' } })
+      await call(base, 'POST', '/v1/instances', { json: { machine: 'ticket', version: 1, instance_id: `ticket-${round}` } })
+      await call(base, 'DELETE', `/v1/instances/ticket-${round}`)
+      await p.locator('.event-list li').nth(4).waitFor()
+    }
+  },
   { name: 'server', path: '/server', ready: async (p) => await p.locator('.facts').nth(2).waitFor() },
   { name: 'not-found', path: '/machines/order/versions/1/nowhere' },
 ]

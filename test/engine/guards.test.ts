@@ -10,8 +10,19 @@ function run (guard: string, ctx: unknown): boolean {
 }
 
 const CTX = {
-  n: 5, z: 0, f: 1.5, s: 'abc', e: '', t: true, no: false, nil: null,
-  arr: [1, 'two', { three: 3 }], empty: [], obj: { length: 7, deep: { x: 1 } }, eobj: {}, 'we ird': 1,
+  n: 5,
+  z: 0,
+  f: 1.5,
+  s: 'abc',
+  e: '',
+  t: true,
+  no: false,
+  nil: null,
+  arr: [1, 'two', { three: 3 }],
+  empty: [],
+  obj: { length: 7, deep: { x: 1 } },
+  eobj: {},
+  'we ird': 1,
 }
 
 t.test('accepted operators and their §8.4 semantics', async (t) => {

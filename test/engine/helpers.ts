@@ -55,7 +55,6 @@ export function harness (options: Partial<EngineOptions> = {}): Harness {
   }
 }
 
-
 /** A harness with machine order v1 registered. */
 export function withOrder (options: Partial<EngineOptions> = {}): Harness {
   const h = harness(options)
@@ -98,6 +97,5 @@ export function workload (h: Harness, seed: number, steps: number): void {
     }
   }
 }
-
 
 export { prng }

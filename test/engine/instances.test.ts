@@ -72,8 +72,17 @@ t.test('APPLY_EVENT: step table of §6.12', async (t) => {
   const ok = h2.write('APPLY_EVENT', { instance_id: 'o-1', event: 'PAY', payload: { amount: 99.99, keep: null, extra: [1] }, expected_state: 'pending', expected_wal_offset: 2, event_id: 'evt-1', idempotency_key: 'k' })
   t.same(ok, { result: { from_state: 'pending', to_state: 'paid', ctx: { customer: 'alice', amount: 99.99, keep: null, extra: [1] }, wal_offset: 3, applied: true, event_id: 'evt-1' }, walOffset: 3 })
   t.same(h2.log[2].entry, {
-    type: 'apply_event', instance_id: 'o-1', machine: 'order', version: 1, event: 'PAY', from_state: 'pending', to_state: 'paid',
-    payload: { amount: 99.99, keep: null, extra: [1] }, ctx: { customer: 'alice', amount: 99.99, keep: null, extra: [1] }, event_id: 'evt-1', idempotency_key: 'k',
+    type: 'apply_event',
+    instance_id: 'o-1',
+    machine: 'order',
+    version: 1,
+    event: 'PAY',
+    from_state: 'pending',
+    to_state: 'paid',
+    payload: { amount: 99.99, keep: null, extra: [1] },
+    ctx: { customer: 'alice', amount: 99.99, keep: null, extra: [1] },
+    event_id: 'evt-1',
+    idempotency_key: 'k',
     idempotency_fingerprint: fingerprintOf('APPLY_EVENT', { instance_id: 'o-1', event: 'PAY', payload: { amount: 99.99, keep: null, extra: [1] }, expected_state: 'pending', expected_wal_offset: 2, event_id: 'evt-1' }),
     ts: 77,
   })

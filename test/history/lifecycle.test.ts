@@ -78,10 +78,13 @@ t.test('creations and deletions in offset order with transitions, on every face,
   await client.createInstance({ machine: 'other', version: 1, instance_id: 'o1' })
   await call(base, 'POST', '/v1/instances/a1/events', { json: { event: 'REVIEW', payload: { by: 'rest' } } })
   await client.deleteInstance({ instance_id: 'a1' })
-  await client.batch({ mode: 'atomic', ops: [
-    { op: 'CREATE_INSTANCE', params: { machine: 'review', version: 1, instance_id: 'a2', initial_ctx: { score: 90 } } },
-    { op: 'DELETE_INSTANCE', params: { instance_id: 'o1' } },
-  ] })
+  await client.batch({
+    mode: 'atomic',
+    ops: [
+      { op: 'CREATE_INSTANCE', params: { machine: 'review', version: 1, instance_id: 'a2', initial_ctx: { score: 90 } } },
+      { op: 'DELETE_INSTANCE', params: { instance_id: 'o1' } },
+    ]
+  })
   const last = await client.applyEvent({ instance_id: 'a2', event: 'REVIEW' })
 
   const expected = await expectedMessages(first)

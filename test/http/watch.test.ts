@@ -15,7 +15,6 @@ async function create (id: string, machine = 'order'): Promise<void> {
 }
 const apply = (id: string, event: string, payload?: object) => call(base, 'POST', `/v1/instances/${encodeURIComponent(id)}/events`, { json: { event, payload } })
 
-
 t.test('query subscribe: WATCH_INSTANCE, the open response, events in the RCP shape', async t => {
   await create('w-1')
   const client = await openWatch(`${wsBase}/v1/watch?instance_id=w-1`)

@@ -35,7 +35,6 @@ function header (fields: { magic?: string, version?: number, flags?: number, hea
   return h
 }
 
-
 const PING = Buffer.from('{"type":"request","id":"1","op":"PING"}')
 
 t.test('a binary frame and a JSONL line', async (t) => {

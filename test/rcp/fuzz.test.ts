@@ -11,7 +11,6 @@ const TOTAL = 24_000
 const CONNECTIONS = 6
 const SEED = 0x5eed1234
 
-
 const OPS = ['HELLO', 'AUTH', 'PING', 'INFO', 'PUT_MACHINE', 'GET_MACHINE', 'LIST_MACHINES', 'CREATE_INSTANCE', 'GET_INSTANCE', 'LIST_INSTANCES',
   'DELETE_INSTANCE', 'APPLY_EVENT', 'BATCH', 'WATCH_INSTANCE', 'WATCH_ALL', 'UNWATCH', 'SNAPSHOT_INSTANCE', 'WAL_READ', 'WAL_STATS', 'VALIDATE_MACHINE', 'NOPE', 'ping']
 const KEYS = ['machine', 'version', 'instance_id', 'event', 'payload', 'definition', 'from_offset', 'limit', 'ops', 'mode', 'protocol_version',

@@ -227,7 +227,12 @@ t.test('SNAPSHOT_INSTANCE, WAL_READ, WAL_STATS, COMPACT, INFO, PING', async t =>
   t.equal((await rejected(c.request('WAL_READ', {}))).details.field, 'from_offset')
 
   t.match(await c.request('WAL_STATS'), {
-    entry_count: Number, segment_count: Number, total_size_bytes: Number, latest_offset: head, earliest_offset: 1, fsync_policy: String,
+    entry_count: Number,
+    segment_count: Number,
+    total_size_bytes: Number,
+    latest_offset: head,
+    earliest_offset: 1,
+    fsync_policy: String,
     io_stats: { bytes_written: Number, bytes_read: Number, writes: Number, reads: Number, fsyncs: Number },
   })
   t.match(await c.request('COMPACT', { force_snapshot: true }), {
@@ -235,8 +240,16 @@ t.test('SNAPSHOT_INSTANCE, WAL_READ, WAL_STATS, COMPACT, INFO, PING', async t =>
   })
   t.equal((await rejected(c.request('COMPACT', { force_snapshot: 'yes' }))).details.field, 'force_snapshot')
   t.match(await c.request('INFO'), {
-    server_name: 'rstmdb', server_version: '0.1.0', protocol_version: 1, features: ['idempotency', 'batch', 'wal_read', 'watch_replay', 'diagram', 'history', 'transitions', 'dry_run', 'lifecycle_events'],
-    max_frame_bytes: 16777216, max_batch_ops: 100, uptime_secs: Number, wal_offset: head, machines: 3, connections: Number,
+    server_name: 'rstmdb',
+    server_version: '0.1.0',
+    protocol_version: 1,
+    features: ['idempotency', 'batch', 'wal_read', 'watch_replay', 'diagram', 'history', 'transitions', 'dry_run', 'lifecycle_events'],
+    max_frame_bytes: 16777216,
+    max_batch_ops: 100,
+    uptime_secs: Number,
+    wal_offset: head,
+    machines: 3,
+    connections: Number,
   })
   t.same(await c.request('PING'), { pong: true })
 })

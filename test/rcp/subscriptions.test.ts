@@ -104,8 +104,18 @@ t.test('filters: AND across lists, OR within a list; include_ctx; WATCH_INSTANCE
   const first = subs.all.events[0]
   const [record] = (await w.walRead({ from_offset: applied[0].wal_offset, limit: 1 })).records
   t.same(first, {
-    type: 'event', subscription_id: sids.all, instance_id: 'l1', machine: 'loop', version: 1, wal_offset: applied[0].wal_offset,
-    from_state: 'a', to_state: 'b', event: 'TICK', payload: { x: 1 }, ctx: { x: 1 }, at: new Date(Number((record.entry as Record<string, unknown>).ts)).toISOString(),
+    type: 'event',
+    subscription_id: sids.all,
+    instance_id: 'l1',
+    machine: 'loop',
+    version: 1,
+    wal_offset: applied[0].wal_offset,
+    from_state: 'a',
+    to_state: 'b',
+    event: 'TICK',
+    payload: { x: 1 },
+    ctx: { x: 1 },
+    at: new Date(Number((record.entry as Record<string, unknown>).ts)).toISOString(),
   }, 'the RCP event shape, with `at`: the time of its WAL entry')
   const noCtx = subs.noCtx.events
   t.equal(noCtx.length, 3)

@@ -37,7 +37,7 @@ async function zombie (t: Test): Promise<Zombie> {
     if (out.includes('\n')) break
   }
   pid = Number(out.trim())
-  const { start_time } = stat(pid)
+  const { start_time: startTime } = stat(pid)
   // kill only once the shell has become `sleep`: before the exec it could still reap its child
   const comm = (): string => fs.readFileSync(`/proc/${parent.pid as number}/comm`, 'utf8').trim()
   for (let i = 0; i < 500 && comm() !== 'sleep'; i++) await sleep(10)
@@ -46,7 +46,7 @@ async function zombie (t: Test): Promise<Zombie> {
   // the kernel turns the killed child into a zombie asynchronously; bounded wait
   for (let i = 0; i < 500 && stat(pid).state !== 'Z'; i++) await sleep(10)
   t.equal(stat(pid).state, 'Z', `/proc/${pid}/stat says zombie`)
-  return { pid, start_time, parent: parent.pid as number }
+  return { pid, start_time: startTime, parent: parent.pid as number }
 }
 
 function writeLock (dir: string, pid: number, startTime: string): void {

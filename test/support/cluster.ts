@@ -254,6 +254,7 @@ export function keyedLoad (clients: Client[], instances: string[], event = 'NOTE
   let running = true
   let failed: unknown = null
   const writer = async (w: number): Promise<void> => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- the test sets running to false while this loop awaits
     for (let k = 0; running; k++) {
       const key = `w${w}-${k}`
       for (let attempt = 1; ; attempt++) {

@@ -26,7 +26,9 @@ export function runServer (t: Teardown, opts: StartOptions = {}): Promise<{ code
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000)
+  // a guard against a server that never exits, not a measure: nine startups side by side on a loaded
+  // two-core machine, with coverage recorded, took longer than 20 s
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000)
   return new Promise(resolve => child.once('close', code => {
     clearTimeout(timer)
     resolve({ code, stdout, stderr })

@@ -63,7 +63,7 @@ export function EditorPage ({ machine }: { machine: string | null }) {
     const timer = setTimeout(() => {
       api<{ checksum: string }>('POST', '/v1/machines/validate', { json: parsed.value }).then(
         (a) => { if (mine === latestRequest.current) setCheck({ state: 'valid', checksum: a.data.checksum }) },
-        (err: unknown) => { if (mine === latestRequest.current) setCheck({ state: 'invalid', problem: asProblem(err) }) },
+        (err: unknown) => { if (mine === latestRequest.current) setCheck({ state: 'invalid', problem: asProblem(err) }) }
       )
     }, VALIDATE_DELAY_MS)
     return () => clearTimeout(timer)
@@ -88,35 +88,37 @@ export function EditorPage ({ machine }: { machine: string | null }) {
 
   return (
     <section>
-      <nav class="crumbs" aria-label="Breadcrumb">
+      <nav class='crumbs' aria-label='Breadcrumb'>
         <Link href={paths.machines()}>Machines</Link>
-        {machine !== null && <> / <Link class="mono" href={paths.machine(machine)}>{machine}</Link></>}
+        {machine !== null && <> / <Link class='mono' href={paths.machine(machine)}>{machine}</Link></>}
       </nav>
-      <h1>{machine === null ? 'New machine' : <>New version of <span class="mono">{machine}</span></>}</h1>
-      {!loaded && (saveProblem === null ? <p class="muted">Loading the latest version…</p> : <ProblemView problem={saveProblem} />)}
-      {loaded && <form class="editor" onSubmit={(e) => { void save(e) }}>
-        <div class="row">
-          <label class="grow">
-            Machine name
-            <input class="mono" value={name} readOnly={machine !== null} onInput={(e) => setName(e.currentTarget.value)} placeholder="order" required />
-          </label>
-          <label>
-            Version
-            <input class="mono narrow" inputMode="numeric" value={version} onInput={(e) => setVersion(e.currentTarget.value)} required />
-          </label>
-        </div>
-        <JsonField id="definition" label="Definition (JSON)" value={text} onInput={setText} error={text === '' ? null : parsed.error} rows={18} />
-        <div class="validation" aria-live="polite" data-state={check.state}>
-          {check.state === 'checking' && <span class="muted">Validating…</span>}
-          {check.state === 'valid' && <span class="ok-text">✓ Valid · checksum <code class="mono">{check.checksum.slice(0, 16)}…</code></span>}
-          {check.state === 'invalid' && <ProblemView problem={check.problem} />}
-        </div>
-        {saveProblem !== null && <ProblemView problem={saveProblem} />}
-        <div class="actions">
-          <Link class="button" href={machine === null ? paths.machines() : paths.machine(machine)}>Cancel</Link>
-          <button type="submit" class="primary" disabled={!canSave}>{machine === null ? 'Create machine' : `Save version ${version}`}</button>
-        </div>
-      </form>}
+      <h1>{machine === null ? 'New machine' : <>New version of <span class='mono'>{machine}</span></>}</h1>
+      {!loaded && (saveProblem === null ? <p class='muted'>Loading the latest version…</p> : <ProblemView problem={saveProblem} />)}
+      {loaded && (
+        <form class='editor' onSubmit={(e) => { void save(e) }}>
+          <div class='row'>
+            <label class='grow'>
+              Machine name
+              <input class='mono' value={name} readOnly={machine !== null} onInput={(e) => setName(e.currentTarget.value)} placeholder='order' required />
+            </label>
+            <label>
+              Version
+              <input class='mono narrow' inputMode='numeric' value={version} onInput={(e) => setVersion(e.currentTarget.value)} required />
+            </label>
+          </div>
+          <JsonField id='definition' label='Definition (JSON)' value={text} onInput={setText} error={text === '' ? null : parsed.error} rows={18} />
+          <div class='validation' aria-live='polite' data-state={check.state}>
+            {check.state === 'checking' && <span class='muted'>Validating…</span>}
+            {check.state === 'valid' && <span class='ok-text'>✓ Valid · checksum <code class='mono'>{check.checksum.slice(0, 16)}…</code></span>}
+            {check.state === 'invalid' && <ProblemView problem={check.problem} />}
+          </div>
+          {saveProblem !== null && <ProblemView problem={saveProblem} />}
+          <div class='actions'>
+            <Link class='button' href={machine === null ? paths.machines() : paths.machine(machine)}>Cancel</Link>
+            <button type='submit' class='primary' disabled={!canSave}>{machine === null ? 'Create machine' : `Save version ${version}`}</button>
+          </div>
+        </form>
+      )}
     </section>
   )
 }

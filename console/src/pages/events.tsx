@@ -34,43 +34,43 @@ export function EventsPage () {
 
   return (
     <section>
-      <div class="page-head">
+      <div class='page-head'>
         <h1>Events</h1>
-        <div class="actions">
+        <div class='actions'>
           <LiveBadge status={live.status} lastOffset={live.lastOffset} />
-          <button type="button" onClick={() => setPaused(!paused)} aria-pressed={paused}>{paused ? 'Resume' : 'Pause'}</button>
-          <button type="button" onClick={() => setEvents([])} disabled={events.length === 0}>Clear</button>
+          <button type='button' onClick={() => setPaused(!paused)} aria-pressed={paused}>{paused ? 'Resume' : 'Pause'}</button>
+          <button type='button' onClick={() => setEvents([])} disabled={events.length === 0}>Clear</button>
         </div>
       </div>
-      <form class="filters" onSubmit={(e) => { e.preventDefault(); setEvents([]); setFilters({ ...draft }) }}>
+      <form class='filters' onSubmit={(e) => { e.preventDefault(); setEvents([]); setFilters({ ...draft }) }}>
         {(Object.keys(LABELS) as Array<keyof Filters>).map((key) => (
           <label key={key}>
             {LABELS[key]}
-            <input class="mono" value={draft[key]} placeholder="any" onInput={(e) => setDraft({ ...draft, [key]: e.currentTarget.value })} />
+            <input class='mono' value={draft[key]} placeholder='any' onInput={(e) => setDraft({ ...draft, [key]: e.currentTarget.value })} />
           </label>
         ))}
         {hasLifecycle && (
-          <label class="check">
-            <input type="checkbox" checked={lifecycle} onChange={(e) => { setEvents([]); setLifecycle(e.currentTarget.checked) }} />
+          <label class='check'>
+            <input type='checkbox' checked={lifecycle} onChange={(e) => { setEvents([]); setLifecycle(e.currentTarget.checked) }} />
             Creations and deletions
           </label>
         )}
-        <button type="submit">Apply filters</button>
+        <button type='submit'>Apply filters</button>
       </form>
-      <p class="muted small">Comma-separated lists; an empty filter matches everything. {paused && 'Paused: events are caught up from the last offset on resume.'}</p>
+      <p class='muted small'>Comma-separated lists; an empty filter matches everything. {paused && 'Paused: events are caught up from the last offset on resume.'}</p>
       {events.length === 0
-        ? <div class="empty"><p>Waiting for events{paused ? ' (paused)' : ''}…</p></div>
+        ? <div class='empty'><p>Waiting for events{paused ? ' (paused)' : ''}…</p></div>
         : (
-          <ol class="event-list">
+          <ol class='event-list'>
             {events.map((e) => (
               <li key={e.wal_offset} data-offset={e.wal_offset} data-kind={e.kind}>
-                <div class="t-head">
-                  <span class="mono muted">#{e.wal_offset}</span>
+                <div class='t-head'>
+                  <span class='mono muted'>#{e.wal_offset}</span>
                   <Change e={e} />
-                  <Link class="mono" href={paths.instance(e.instance_id)}>{e.instance_id}</Link>
-                  <span class="muted small"><span class="mono">{e.machine}</span> v{e.version} · {formatTime(e.at ?? e.received)}</span>
+                  <Link class='mono' href={paths.instance(e.instance_id)}>{e.instance_id}</Link>
+                  <span class='muted small'><span class='mono'>{e.machine}</span> v{e.version} · {formatTime(e.at ?? e.received)}</span>
                 </div>
-                {e.payload != null && Object.keys(e.payload).length > 0 && <details><summary class="small">payload</summary><JsonTree value={e.payload} /></details>}
+                {e.payload != null && Object.keys(e.payload).length > 0 && <details><summary class='small'>payload</summary><JsonTree value={e.payload} /></details>}
               </li>
             ))}
           </ol>
@@ -81,7 +81,7 @@ export function EventsPage () {
 
 /** A transition's event and states; a creation's first state; a deletion's last one. */
 function Change ({ e }: { e: LiveEvent }) {
-  if (e.kind === 'created') return <><span class="chip ok">created</span><span class="state">{e.to_state}</span></>
-  if (e.kind === 'deleted') return <><span class="chip warn">deleted</span><span class="state">{e.from_state}</span></>
-  return <><code class="event">{e.event}</code><span class="state">{e.from_state}</span> → <span class="state">{e.to_state}</span></>
+  if (e.kind === 'created') return <><span class='chip ok'>created</span><span class='state'>{e.to_state}</span></>
+  if (e.kind === 'deleted') return <><span class='chip warn'>deleted</span><span class='state'>{e.from_state}</span></>
+  return <><code class='event'>{e.event}</code><span class='state'>{e.from_state}</span> → <span class='state'>{e.to_state}</span></>
 }

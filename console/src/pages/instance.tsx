@@ -65,12 +65,12 @@ export function InstancePage ({ id, at }: { id: string, at: number | null }) {
   const head = (
     <>
       <Crumbs id={id} />
-      <div class="page-head"><h1 class="mono break">{id}</h1><LiveBadge status={live.status} lastOffset={live.lastOffset} /></div>
+      <div class='page-head'><h1 class='mono break'>{id}</h1><LiveBadge status={live.status} lastOffset={live.lastOffset} /></div>
     </>
   )
   if (current.problem !== null && current.data === null) return <section>{head}<ProblemView problem={current.problem} /></section>
   const now = current.data
-  if (now === null) return <section>{head}<p class="muted">Loading…</p></section>
+  if (now === null) return <section>{head}<p class='muted'>Loading…</p></section>
   // as of an offset: the past instance once it has answered; until then (or when it cannot), nothing stale
   const inst = asOf === null ? now : past.data
   const transitions = served.data ?? (definition.data === null ? [] : transitionsFrom(definition.data.definition, now.state))
@@ -80,43 +80,43 @@ export function InstancePage ({ id, at }: { id: string, at: number | null }) {
     <section>
       {head}
       {asOf !== null && (
-        <div class="banner" role="status">
-          Viewing the instance as it was right after offset <span class="mono">{asOf}</span> (now: <span class="state">{now.state}</span> at offset <span class="mono">{now.last_wal_offset}</span>). <Link href={paths.instance(id)}>Back to now</Link>
+        <div class='banner' role='status'>
+          Viewing the instance as it was right after offset <span class='mono'>{asOf}</span> (now: <span class='state'>{now.state}</span> at offset <span class='mono'>{now.last_wal_offset}</span>). <Link href={paths.instance(id)}>Back to now</Link>
         </div>
       )}
-      {deleted && <div class="banner" role="status">This instance was deleted. Its history stays until it ages out.</div>}
+      {deleted && <div class='banner' role='status'>This instance was deleted. Its history stays until it ages out.</div>}
       {gone !== null && <ProblemView problem={gone} />}
       {asOf !== null && past.problem !== null && <ProblemView problem={past.problem} />}
       {inst !== null && (
         <>
-          <div class="summary">
-            <div><span class="label">State{asOf !== null && ' then'}</span><span class="state big" data-testid="state">{inst.state}</span></div>
-            <div><span class="label">Machine</span><span><Link class="mono break" href={paths.version(inst.machine, inst.version)}>{inst.machine}</Link> <span class="muted">v{inst.version}</span></span></div>
-            <div><span class="label">Offset</span><span class="mono" data-testid="offset">{inst.last_wal_offset}</span></div>
-            <div><span class="label">Updated</span><span>{formatTime(inst.updated_at)}</span></div>
+          <div class='summary'>
+            <div><span class='label'>State{asOf !== null && ' then'}</span><span class='state big' data-testid='state'>{inst.state}</span></div>
+            <div><span class='label'>Machine</span><span><Link class='mono break' href={paths.version(inst.machine, inst.version)}>{inst.machine}</Link> <span class='muted'>v{inst.version}</span></span></div>
+            <div><span class='label'>Offset</span><span class='mono' data-testid='offset'>{inst.last_wal_offset}</span></div>
+            <div><span class='label'>Updated</span><span>{formatTime(inst.updated_at)}</span></div>
           </div>
-          <div class="card">
+          <div class='card'>
             <h2>Diagram</h2>
             <Diagram machine={inst.machine} version={inst.version} highlight={inst.state} />
           </div>
         </>
       )}
-      <div class="grid-2">
-        <div class="card">
-          <h2>Transitions from <span class="state">{now.state}</span>{asOf !== null && <span class="muted small"> now</span>}</h2>
+      <div class='grid-2'>
+        <div class='card'>
+          <h2>Transitions from <span class='state'>{now.state}</span>{asOf !== null && <span class='muted small'> now</span>}</h2>
           <TransitionsPanel instance={now} transitions={transitions} readOnly={asOf !== null || deleted} onApplied={() => current.reload()} />
         </div>
-        <div class="card" data-testid="ctx">
-          <h2>Context{asOf !== null && <span class="muted small"> as of offset {asOf}</span>}</h2>
-          {inst !== null ? <JsonTree value={inst.ctx} /> : <p class="muted">Loading…</p>}
+        <div class='card' data-testid='ctx'>
+          <h2>Context{asOf !== null && <span class='muted small'> as of offset {asOf}</span>}</h2>
+          {inst !== null ? <JsonTree value={inst.ctx} /> : <p class='muted'>Loading…</p>}
         </div>
       </div>
-      <div class="card" data-testid="history">
-        <div class="card-head">
+      <div class='card' data-testid='history'>
+        <div class='card-head'>
           <h2>History</h2>
           {hasHistory && <TimeTravelForm key={`${id}-${asOf ?? ''}`} id={id} at={asOf} />}
         </div>
-        {!hasHistory && <p class="muted">This server does not keep per-instance history (the history extension is not listed in INFO features).</p>}
+        {!hasHistory && <p class='muted'>This server does not keep per-instance history (the history extension is not listed in INFO features).</p>}
         {history.problem !== null && <ProblemView problem={history.problem} />}
         {history.data !== null && <HistoryTimeline id={id} page={history.data} selected={asOf} onOlder={olderHistory} />}
       </div>
@@ -125,5 +125,5 @@ export function InstancePage ({ id, at }: { id: string, at: number | null }) {
 }
 
 function Crumbs ({ id }: { id: string }) {
-  return <nav class="crumbs" aria-label="Breadcrumb"><Link href={paths.instances()}>Instances</Link> / <span class="mono">{id}</span></nav>
+  return <nav class='crumbs' aria-label='Breadcrumb'><Link href={paths.instances()}>Instances</Link> / <span class='mono'>{id}</span></nav>
 }

@@ -59,63 +59,63 @@ export function InstancesPage ({ machine, state, after }: { machine: string, sta
 
   return (
     <section>
-      <div class="page-head">
+      <div class='page-head'>
         <h1>Instances</h1>
-        <div class="actions">
+        <div class='actions'>
           <LiveBadge status={live.status} lastOffset={live.lastOffset} />
-          {selected !== undefined && <button type="button" class="primary" aria-expanded={creating} onClick={() => setCreating(!creating)}>New instance</button>}
+          {selected !== undefined && <button type='button' class='primary' aria-expanded={creating} onClick={() => setCreating(!creating)}>New instance</button>}
         </div>
       </div>
-      <form class="filters" onSubmit={(e) => { e.preventDefault(); setFilter({ state: stateInput.trim() }) }}>
+      <form class='filters' onSubmit={(e) => { e.preventDefault(); setFilter({ state: stateInput.trim() }) }}>
         <label>
           Machine
           <select value={machine} onChange={(e) => setFilter({ machine: e.currentTarget.value, state: '' })}>
-            <option value="">All machines</option>
+            <option value=''>All machines</option>
             {machines.data?.items.map((m) => <option key={m.machine} value={m.machine}>{m.machine}</option>)}
           </select>
         </label>
         <label>
           State
-          <input class="mono" value={stateInput} placeholder="any" onInput={(e) => setStateInput(e.currentTarget.value)} />
+          <input class='mono' value={stateInput} placeholder='any' onInput={(e) => setStateInput(e.currentTarget.value)} />
         </label>
-        <button type="submit">Filter</button>
-        {(machine !== '' || state !== '') && <button type="button" class="link" onClick={() => { setStateInput(''); setFilter({ machine: '', state: '' }) }}>Clear</button>}
+        <button type='submit'>Filter</button>
+        {(machine !== '' || state !== '') && <button type='button' class='link' onClick={() => { setStateInput(''); setFilter({ machine: '', state: '' }) }}>Clear</button>}
       </form>
       {creating && selected !== undefined && (
         <CreateInstance machine={selected.machine} version={selected.versions[selected.versions.length - 1]} onCancel={() => setCreating(false)} />
       )}
       {page.problem !== null && <ProblemView problem={page.problem} />}
       {page.data !== null && page.data.instances.length === 0 && (
-        <div class="empty"><p>No instances{machine !== '' ? <> of <span class="mono">{machine}</span></> : ''}{state !== '' ? <> in state <span class="state">{state}</span></> : ''}.</p>
-          {machine === '' && <p class="muted">Pick a machine to create one, or open a machine version and choose “New instance”.</p>}
+        <div class='empty'><p>No instances{machine !== '' ? <> of <span class='mono'>{machine}</span></> : ''}{state !== '' ? <> in state <span class='state'>{state}</span></> : ''}.</p>
+          {machine === '' && <p class='muted'>Pick a machine to create one, or open a machine version and choose “New instance”.</p>}
         </div>
       )}
       {page.data !== null && page.data.instances.length > 0 && (
         <>
-          <div class="table-wrap">
-            <table class="instances">
-              <thead><tr><th>Instance</th><th>Machine</th><th>State</th><th class="hide-narrow">Updated</th><th class="num">Offset</th></tr></thead>
+          <div class='table-wrap'>
+            <table class='instances'>
+              <thead><tr><th>Instance</th><th>Machine</th><th>State</th><th class='hide-narrow'>Updated</th><th class='num'>Offset</th></tr></thead>
               <tbody>
                 {page.data.instances.map((base) => {
                   const row = { ...base, ...changes.get(base.id) }
                   const left = state !== '' && row.state !== state
                   return (
                     <tr key={row.id} class={changes.has(row.id) ? 'changed' : undefined} data-id={row.id}>
-                      <td><Link class="mono strong" href={paths.instance(row.id)}>{row.id}</Link></td>
-                      <td><Link class="mono" href={paths.version(row.machine, row.version)}>{row.machine}</Link> <span class="muted">v{row.version}</span></td>
+                      <td><Link class='mono strong' href={paths.instance(row.id)}>{row.id}</Link></td>
+                      <td><Link class='mono' href={paths.version(row.machine, row.version)}>{row.machine}</Link> <span class='muted'>v{row.version}</span></td>
                       <td><span class={`state${left ? ' dim' : ''}`}>{row.state}</span></td>
-                      <td class="hide-narrow muted">{formatTime(row.updated_at)}</td>
-                      <td class="num mono">{row.last_wal_offset}</td>
+                      <td class='hide-narrow muted'>{formatTime(row.updated_at)}</td>
+                      <td class='num mono'>{row.last_wal_offset}</td>
                     </tr>
                   )
                 })}
               </tbody>
             </table>
           </div>
-          <div class="pager">
-            <span class="muted">{page.data.total} matching</span>
-            {after !== '' && <Link class="button" href={paths.instances({ machine, state })}>First page</Link>}
-            {next !== null && <Link class="button" href={paths.instances({ machine, state, after: next })}>Next page</Link>}
+          <div class='pager'>
+            <span class='muted'>{page.data.total} matching</span>
+            {after !== '' && <Link class='button' href={paths.instances({ machine, state })}>First page</Link>}
+            {next !== null && <Link class='button' href={paths.instances({ machine, state, after: next })}>Next page</Link>}
           </div>
         </>
       )}

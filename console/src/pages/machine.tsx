@@ -28,8 +28,8 @@ export function MachinePage ({ machine }: { machine: string }) {
   useEffect(() => {
     if (summary.data !== null) navigate(paths.version(machine, summary.data.latest), true)
   }, [summary.data])
-  if (summary.problem !== null) return <section><h1 class="mono">{machine}</h1><ProblemView problem={summary.problem} /></section>
-  return <section><p class="muted">Loading…</p></section>
+  if (summary.problem !== null) return <section><h1 class='mono'>{machine}</h1><ProblemView problem={summary.problem} /></section>
+  return <section><p class='muted'>Loading…</p></section>
 }
 
 export function VersionPage ({ machine, version }: { machine: string, version: string }) {
@@ -39,19 +39,19 @@ export function VersionPage ({ machine, version }: { machine: string, version: s
   const v = def.data
   return (
     <section>
-      <nav class="crumbs" aria-label="Breadcrumb"><Link href={paths.machines()}>Machines</Link> / <span class="mono">{machine}</span></nav>
-      <div class="page-head">
-        <h1><span class="mono">{machine}</span> <span class="muted">v{version}</span></h1>
-        <div class="actions">
-          <Link class="button" href={paths.instances({ machine })}>Instances</Link>
-          <button type="button" onClick={() => setCreating(!creating)} aria-expanded={creating}>New instance</button>
-          <Link class="button primary" href={paths.newVersion(machine)}>New version</Link>
+      <nav class='crumbs' aria-label='Breadcrumb'><Link href={paths.machines()}>Machines</Link> / <span class='mono'>{machine}</span></nav>
+      <div class='page-head'>
+        <h1><span class='mono'>{machine}</span> <span class='muted'>v{version}</span></h1>
+        <div class='actions'>
+          <Link class='button' href={paths.instances({ machine })}>Instances</Link>
+          <button type='button' onClick={() => setCreating(!creating)} aria-expanded={creating}>New instance</button>
+          <Link class='button primary' href={paths.newVersion(machine)}>New version</Link>
         </div>
       </div>
       {summary.data !== null && (
-        <div class="versions" aria-label="Versions">
+        <div class='versions' aria-label='Versions'>
           {summary.data.versions.map((n) => (
-            <Link key={n} class="chip" href={paths.version(machine, n)} aria-current={String(n) === String(v?.version ?? version) ? 'page' : undefined}>v{n}</Link>
+            <Link key={n} class='chip' href={paths.version(machine, n)} aria-current={String(n) === String(v?.version ?? version) ? 'page' : undefined}>v{n}</Link>
           ))}
         </div>
       )}
@@ -59,22 +59,22 @@ export function VersionPage ({ machine, version }: { machine: string, version: s
       {def.problem !== null && <ProblemView problem={def.problem} />}
       {v !== null && (
         <>
-          <div class="card">
+          <div class='card'>
             <h2>Diagram</h2>
             <Diagram machine={machine} version={v.version} />
           </div>
-          <div class="grid-2">
-            <div class="card">
-              <h2>Definition <span class="muted small">(normalized)</span></h2>
-              <pre class="code">{JSON.stringify(v.definition, null, 2)}</pre>
+          <div class='grid-2'>
+            <div class='card'>
+              <h2>Definition <span class='muted small'>(normalized)</span></h2>
+              <pre class='code'>{JSON.stringify(v.definition, null, 2)}</pre>
             </div>
-            <div class="card">
+            <div class='card'>
               <h2>Details</h2>
-              <dl class="facts">
-                <dt>Checksum</dt><dd class="mono break">{v.checksum}</dd>
+              <dl class='facts'>
+                <dt>Checksum</dt><dd class='mono break'>{v.checksum}</dd>
                 <dt>States</dt><dd>{v.definition.states.length}</dd>
                 <dt>Transitions</dt><dd>{v.definition.transitions.length}</dd>
-                <dt>Initial</dt><dd><span class="state">{v.definition.initial}</span></dd>
+                <dt>Initial</dt><dd><span class='state'>{v.definition.initial}</span></dd>
               </dl>
             </div>
           </div>

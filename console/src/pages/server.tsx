@@ -1,3 +1,4 @@
+import { Fragment } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import { api, asProblem, type Problem } from '../api.js'
 import type { Info } from '../features.js'
@@ -64,53 +65,53 @@ export function ServerPage () {
   const w = wal.data
   return (
     <section>
-      <div class="page-head"><h1>Server</h1><span class="muted small">refreshes every {REFRESH_MS / 1000} s</span></div>
+      <div class='page-head'><h1>Server</h1><span class='muted small'>refreshes every {REFRESH_MS / 1000} s</span></div>
       {info.problem !== null && <ProblemView problem={info.problem} />}
-      <div class="grid-3">
-        <div class="card">
+      <div class='grid-3'>
+        <div class='card'>
           <h2>Info</h2>
           {i !== null && (
-            <dl class="facts">
-              <dt>Server</dt><dd>{i.server_name} <span class="mono">{i.server_version}</span></dd>
-              <dt>Protocol</dt><dd class="mono">{i.protocol_version}</dd>
+            <dl class='facts'>
+              <dt>Server</dt><dd>{i.server_name} <span class='mono'>{i.server_version}</span></dd>
+              <dt>Protocol</dt><dd class='mono'>{i.protocol_version}</dd>
               <dt>Uptime</dt><dd>{duration(i.uptime_secs)}</dd>
-              <dt>WAL head</dt><dd class="mono">{i.wal_offset}</dd>
-              <dt>Machines</dt><dd class="mono">{i.machines}</dd>
-              <dt>Instances</dt><dd class="mono">{i.instances}</dd>
-              <dt>Connections</dt><dd class="mono">{i.connections}</dd>
-              <dt>Features</dt><dd>{i.features.map((f) => <code key={f} class="chip">{f}</code>)}</dd>
+              <dt>WAL head</dt><dd class='mono'>{i.wal_offset}</dd>
+              <dt>Machines</dt><dd class='mono'>{i.machines}</dd>
+              <dt>Instances</dt><dd class='mono'>{i.instances}</dd>
+              <dt>Connections</dt><dd class='mono'>{i.connections}</dd>
+              <dt>Features</dt><dd>{i.features.map((f) => <code key={f} class='chip'>{f}</code>)}</dd>
             </dl>
           )}
         </div>
-        <div class="card">
+        <div class='card'>
           <h2>Write-ahead log</h2>
           {wal.problem !== null && <ProblemView problem={wal.problem} />}
           {w !== null && (
-            <dl class="facts">
-              <dt>Entries</dt><dd class="mono">{w.entry_count}</dd>
-              <dt>Segments</dt><dd class="mono">{w.segment_count}</dd>
+            <dl class='facts'>
+              <dt>Entries</dt><dd class='mono'>{w.entry_count}</dd>
+              <dt>Segments</dt><dd class='mono'>{w.segment_count}</dd>
               <dt>Size</dt><dd>{bytes(w.total_size_bytes)}</dd>
-              <dt>Offsets</dt><dd class="mono">{w.earliest_offset} … {w.latest_offset ?? '–'}</dd>
-              <dt>fsync</dt><dd class="mono">{w.fsync_policy}</dd>
-              <dt>fsyncs</dt><dd class="mono">{w.io_stats.fsyncs}</dd>
+              <dt>Offsets</dt><dd class='mono'>{w.earliest_offset} … {w.latest_offset ?? '–'}</dd>
+              <dt>fsync</dt><dd class='mono'>{w.fsync_policy}</dd>
+              <dt>fsyncs</dt><dd class='mono'>{w.io_stats.fsyncs}</dd>
               <dt>Written</dt><dd>{bytes(w.io_stats.bytes_written ?? 0)}</dd>
             </dl>
           )}
-          <div class="actions">
-            <button type="button" onClick={() => { void compact() }} disabled={compaction.busy}>{compaction.busy ? 'Compacting…' : 'Compact now'}</button>
+          <div class='actions'>
+            <button type='button' onClick={() => { void compact() }} disabled={compaction.busy}>{compaction.busy ? 'Compacting…' : 'Compact now'}</button>
           </div>
           {compaction.result !== undefined && (
-            <p class="ok-text small" role="status">
+            <p class='ok-text small' role='status'>
               Compacted: {compaction.result.snapshots_created} snapshot(s), {compaction.result.segments_deleted} segment(s) deleted, {bytes(compaction.result.bytes_reclaimed)} reclaimed.
             </p>
           )}
           {compaction.problem !== undefined && <ProblemView problem={compaction.problem} />}
         </div>
-        <div class="card">
+        <div class='card'>
           <h2>Health</h2>
           {probes.problem !== null && <ProblemView problem={probes.problem} />}
           {probes.data !== null && (
-            <dl class="facts">
+            <dl class='facts'>
               <dt><code>/healthz</code></dt><dd class={probes.data.healthz.startsWith('200') ? 'ok-text' : 'error-text'}>{probes.data.healthz}</dd>
               <dt><code>/readyz</code></dt><dd class={probes.data.readyz.startsWith('200') ? 'ok-text' : 'error-text'}>{probes.data.readyz}</dd>
             </dl>
@@ -131,12 +132,12 @@ function ClusterFacts ({ cluster }: { cluster: Record<string, unknown> }) {
   const known = ['role', 'node_id', 'leader', 'lag', 'replication_lag', 'term']
   return (
     <>
-      <dl class="facts">
+      <dl class='facts'>
         {known.filter((k) => cluster[k] !== undefined).map((k) => (
-          <><dt key={`${k}-t`}>{k.replace(/_/g, ' ')}</dt><dd key={k} class="mono">{typeof cluster[k] === 'object' ? JSON.stringify(cluster[k]) : String(cluster[k])}</dd></>
+          <Fragment key={k}><dt>{k.replace(/_/g, ' ')}</dt><dd class='mono'>{typeof cluster[k] === 'object' ? JSON.stringify(cluster[k]) : String(cluster[k])}</dd></Fragment>
         ))}
       </dl>
-      <details><summary class="small">all cluster fields</summary><JsonTree value={cluster} /></details>
+      <details><summary class='small'>all cluster fields</summary><JsonTree value={cluster} /></details>
     </>
   )
 }

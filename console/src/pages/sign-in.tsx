@@ -16,21 +16,21 @@ export function SignIn () {
     setValue('')
   }
   return (
-    <div class="overlay">
-      <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="sign-in-title">
-      <form onSubmit={submit}>
-        <h2 id="sign-in-title">Sign in</h2>
-        <p class="muted">
-          {reason === 'AUTH_FAILED' ? 'The server refused that token. ' : 'This server requires a token. '}
-          It is kept in this tab only (sessionStorage) and sent as a Bearer header.
-        </p>
-        {reason === 'AUTH_FAILED' && <p class="error-text" role="alert">Token refused (AUTH_FAILED)</p>}
-        <label>
-          Token
-          <input ref={input} type="password" autoComplete="current-password" value={value} onInput={(e) => setValue(e.currentTarget.value)} />
-        </label>
-        <div class="actions"><button type="submit" class="primary">Sign in</button></div>
-      </form>
+    <div class='overlay'>
+      <div class='dialog' role='dialog' aria-modal='true' aria-labelledby='sign-in-title'>
+        <form onSubmit={submit}>
+          <h2 id='sign-in-title'>Sign in</h2>
+          <p class='muted'>
+            {reason === 'AUTH_FAILED' ? 'The server refused that token. ' : 'This server requires a token. '}
+            It is kept in this tab only (sessionStorage) and sent as a Bearer header.
+          </p>
+          {reason === 'AUTH_FAILED' && <p class='error-text' role='alert'>Token refused (AUTH_FAILED)</p>}
+          <label>
+            Token
+            <input ref={input} type='password' autoComplete='current-password' value={value} onInput={(e) => setValue(e.currentTarget.value)} />
+          </label>
+          <div class='actions'><button type='submit' class='primary'>Sign in</button></div>
+        </form>
       </div>
     </div>
   )

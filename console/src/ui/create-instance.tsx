@@ -27,17 +27,17 @@ export function CreateInstance ({ machine, version, onCancel }: { machine: strin
     }
   }
   return (
-    <form class="card form" onSubmit={(e) => { void submit(e) }} aria-label="New instance">
-      <h2>New instance of <span class="mono">{machine}</span> v{version}</h2>
+    <form class='card form' onSubmit={(e) => { void submit(e) }} aria-label='New instance'>
+      <h2>New instance of <span class='mono'>{machine}</span> v{version}</h2>
       <label>
-        Instance id <span class="muted small">(optional: a UUID is generated)</span>
-        <input value={id} onInput={(e) => setId(e.currentTarget.value)} placeholder="order-001" class="mono" />
+        Instance id <span class='muted small'>(optional: a UUID is generated)</span>
+        <input value={id} onInput={(e) => setId(e.currentTarget.value)} placeholder='order-001' class='mono' />
       </label>
-      <JsonField label="Initial ctx" value={ctx} onInput={setCtx} error={parsed.error} rows={4} />
+      <JsonField label='Initial ctx' value={ctx} onInput={setCtx} error={parsed.error} rows={4} />
       {problem !== null && <ProblemView problem={problem} />}
-      <div class="actions">
-        <button type="button" onClick={onCancel}>Cancel</button>
-        <button type="submit" class="primary" disabled={busy || parsed.error !== null}>Create instance</button>
+      <div class='actions'>
+        <button type='button' onClick={onCancel}>Cancel</button>
+        <button type='submit' class='primary' disabled={busy || parsed.error !== null}>Create instance</button>
       </div>
     </form>
   )

@@ -11,7 +11,7 @@ import { ProblemView } from './problem.js'
 export function Diagram (props: { machine: string, version: number | string, highlight?: string }) {
   // drawn while INFO is on its way; a server that answers without the extension gets a note, not a 404
   const info = useInfo()
-  if (info !== null && !info.features.includes(FEATURES.diagram)) return <p class="muted">This server does not draw diagrams (the diagram extension is not listed in INFO features).</p>
+  if (info !== null && !info.features.includes(FEATURES.diagram)) return <p class='muted'>This server does not draw diagrams (the diagram extension is not listed in INFO features).</p>
   return <DiagramImage {...props} />
 }
 
@@ -28,11 +28,11 @@ function DiagramImage ({ machine, version, highlight }: { machine: string, versi
   }, [svg.data])
   if (svg.problem !== null) return <ProblemView problem={svg.problem} />
   return (
-    <div class="diagram-box">
+    <div class='diagram-box'>
       <div class={`diagram${fit ? ' fit' : ''}`} data-loading={svg.loading ? 'true' : 'false'}>
         {url !== null && <img src={url} alt={`State diagram of ${machine} version ${version}${highlight === undefined ? '' : `, ${highlight} highlighted`}`} />}
       </div>
-      <button type="button" class="link small" aria-pressed={!fit} onClick={() => setFit(!fit)}>{fit ? 'Actual size' : 'Fit to width'}</button>
+      <button type='button' class='link small' aria-pressed={!fit} onClick={() => setFit(!fit)}>{fit ? 'Actual size' : 'Fit to width'}</button>
     </div>
   )
 }

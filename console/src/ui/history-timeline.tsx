@@ -22,9 +22,9 @@ export interface HistoryPage { items: HistoryItem[], next_offset: number | null,
 /** How the entry changed the instance, in words and states. */
 function Change ({ item }: { item: HistoryItem }) {
   if (item.type === 'APPLY_EVENT') {
-    return <><code class="event">{item.event}</code><span class="state">{item.from_state}</span> → <span class="state">{item.to_state}</span></>
+    return <><code class='event'>{item.event}</code><span class='state'>{item.from_state}</span> → <span class='state'>{item.to_state}</span></>
   }
-  return <><code class="event">{item.type.toLowerCase().replace(/_/g, ' ')}</code>{item.state !== undefined && <span class="state">{item.state}</span>}</>
+  return <><code class='event'>{item.type.toLowerCase().replace(/_/g, ' ')}</code>{item.state !== undefined && <span class='state'>{item.state}</span>}</>
 }
 
 /**
@@ -35,32 +35,34 @@ function Change ({ item }: { item: HistoryItem }) {
 export function HistoryTimeline ({ id, page, selected, onOlder }: { id: string, page: HistoryPage, selected: number | null, onOlder: (() => void) | null }) {
   return (
     <>
-      <ol class="timeline">
+      <ol class='timeline'>
         {page.items.map((item) => {
           const later = selected !== null && item.wal_offset > selected
           const data = item.type === 'APPLY_EVENT' ? item.payload : item.ctx
           return (
-            <li key={item.wal_offset} data-offset={item.wal_offset} class={item.wal_offset === selected ? 'selected' : later ? 'later' : undefined}
-              aria-current={item.wal_offset === selected ? 'step' : undefined}>
-              <div class="t-head">
-                <span class="mono muted">#{item.wal_offset}</span>
+            <li
+              key={item.wal_offset} data-offset={item.wal_offset} class={item.wal_offset === selected ? 'selected' : later ? 'later' : undefined}
+              aria-current={item.wal_offset === selected ? 'step' : undefined}
+            >
+              <div class='t-head'>
+                <span class='mono muted'>#{item.wal_offset}</span>
                 <Change item={item} />
               </div>
-              <div class="t-meta small">
-                <span class="muted">{formatTime(item.at)}</span>
+              <div class='t-meta small'>
+                <span class='muted'>{formatTime(item.at)}</span>
                 {item.wal_offset === selected
-                  ? <span class="strong">shown above</span>
+                  ? <span class='strong'>shown above</span>
                   : <Link href={paths.instance(id, item.wal_offset)}>view as of #{item.wal_offset}</Link>}
               </div>
               {data != null && Object.keys(data).length > 0 && (
-                <details><summary class="small">{item.type === 'APPLY_EVENT' ? 'payload' : 'initial ctx'}</summary><JsonTree value={data} /></details>
+                <details><summary class='small'>{item.type === 'APPLY_EVENT' ? 'payload' : 'initial ctx'}</summary><JsonTree value={data} /></details>
               )}
             </li>
           )
         })}
       </ol>
-      {onOlder !== null && <button type="button" class="link small" onClick={onOlder}>Show older entries</button>}
-      {onOlder === null && !page.complete && <p class="muted small">Older entries are no longer kept (earliest offset {page.earliest_offset}).</p>}
+      {onOlder !== null && <button type='button' class='link small' onClick={onOlder}>Show older entries</button>}
+      {onOlder === null && !page.complete && <p class='muted small'>Older entries are no longer kept (earliest offset {page.earliest_offset}).</p>}
     </>
   )
 }
@@ -70,12 +72,12 @@ export function TimeTravelForm ({ id, at }: { id: string, at: number | null }) {
   const [value, setValue] = useState(at === null ? '' : String(at))
   const offset = /^\d+$/.test(value.trim()) ? Number(value.trim()) : null
   return (
-    <form class="time-travel" onSubmit={(e) => { e.preventDefault(); if (offset !== null) navigate(paths.instance(id, offset)) }}>
+    <form class='time-travel' onSubmit={(e) => { e.preventDefault(); if (offset !== null) navigate(paths.instance(id, offset)) }}>
       <label>
         As of offset
-        <input class="mono" inputMode="numeric" value={value} placeholder="offset" onInput={(e) => setValue(e.currentTarget.value)} />
+        <input class='mono' inputMode='numeric' value={value} placeholder='offset' onInput={(e) => setValue(e.currentTarget.value)} />
       </label>
-      <button type="submit" disabled={offset === null}>Go</button>
+      <button type='submit' disabled={offset === null}>Go</button>
     </form>
   )
 }

@@ -30,10 +30,10 @@ export function parseJsonObject (text: string): Parsed<Record<string, unknown>> 
 
 export function JsonField ({ label, value, onInput, error, rows = 6, id }: { label: string, value: string, onInput: (v: string) => void, error: string | null, rows?: number, id?: string }) {
   return (
-    <label class="json-field">
+    <label class='json-field'>
       {label}
-      <textarea id={id} class="mono" rows={rows} spellcheck={false} value={value} aria-invalid={error !== null} onInput={(e) => onInput(e.currentTarget.value)} />
-      {error !== null && <span class="error-text">Invalid JSON: {error}</span>}
+      <textarea id={id} class='mono' rows={rows} spellcheck={false} value={value} aria-invalid={error !== null} onInput={(e) => onInput(e.currentTarget.value)} />
+      {error !== null && <span class='error-text'>Invalid JSON: {error}</span>}
     </label>
   )
 }

@@ -5,10 +5,10 @@ const TEXT: Record<LiveStatus, string> = { connecting: 'connecting…', live: 'l
 /** Connection state of the page's live feed and the last offset it saw. */
 export function LiveBadge ({ status, lastOffset }: { status: LiveStatus, lastOffset: number | null }) {
   return (
-    <span class={`live-badge live-${status}`} role="status" aria-live="polite">
-      <span class="dot" aria-hidden="true" />
+    <span class={`live-badge live-${status}`} role='status' aria-live='polite'>
+      <span class='dot' aria-hidden='true' />
       {TEXT[status]}
-      {lastOffset !== null && <span class="mono"> · offset {lastOffset}</span>}
+      {lastOffset !== null && <span class='mono'> · offset {lastOffset}</span>}
     </span>
   )
 }

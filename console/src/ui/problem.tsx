@@ -6,7 +6,7 @@ interface FieldError { field?: unknown, message?: unknown, guard?: unknown, posi
 /** A guard with a caret under the character the server pointed at. */
 function GuardPointer ({ guard, position }: { guard: string, position: number }) {
   return (
-    <pre class="guard-pointer" aria-label={`guard, error at character ${position}`}>
+    <pre class='guard-pointer' aria-label={`guard, error at character ${position}`}>
       {guard}{'\n'}{' '.repeat(Math.max(0, position))}^
     </pre>
   )
@@ -16,7 +16,7 @@ function GuardPointer ({ guard, position }: { guard: string, position: number })
 export function FieldErrorRow ({ error }: { error: FieldError }) {
   return (
     <li>
-      <code class="field">{String(error.field ?? '(definition)')}</code> <span>{String(error.message ?? '')}</span>
+      <code class='field'>{String(error.field ?? '(definition)')}</code> <span>{String(error.message ?? '')}</span>
       {typeof error.guard === 'string' && typeof error.position === 'number' && <GuardPointer guard={error.guard} position={error.position} />}
     </li>
   )
@@ -26,14 +26,14 @@ export function FieldErrorRow ({ error }: { error: FieldError }) {
 export function ProblemView ({ problem, children }: { problem: Problem, children?: ComponentChildren }) {
   const errors = Array.isArray(problem.details?.errors) ? problem.details.errors as FieldError[] : []
   return (
-    <div class="problem" role="alert">
-      <div class="problem-head">
+    <div class='problem' role='alert'>
+      <div class='problem-head'>
         <strong>{problem.title}</strong>
-        <code class="chip">{problem.code}</code>
-        {problem.status > 0 && <span class="muted">HTTP {problem.status}</span>}
+        <code class='chip'>{problem.code}</code>
+        {problem.status > 0 && <span class='muted'>HTTP {problem.status}</span>}
       </div>
       {problem.detail !== '' && <p>{problem.detail}</p>}
-      {errors.length > 0 && <ul class="field-errors">{errors.map((e, i) => <FieldErrorRow key={i} error={e} />)}</ul>}
+      {errors.length > 0 && <ul class='field-errors'>{errors.map((e, i) => <FieldErrorRow key={i} error={e} />)}</ul>}
       {children}
     </div>
   )

@@ -33,7 +33,7 @@ export function useResource<T> (fetcher: () => Promise<T>, deps: unknown[]): Res
             return
           }
           setState((s) => ({ data: s.data, problem, loading: false }))
-        },
+        }
       )
     }
     attempt(0)

@@ -28,9 +28,9 @@ type Outcome = { kind: 'applied' | 'preview', event: string, answer: Answer } | 
 
 function GuardChip ({ t }: { t: Transition }) {
   if (t.guard === undefined) return null
-  if (t.guard_passes === true) return <span class="chip ok" title={`guard: ${t.guard}`}>guard passes</span>
-  if (t.guard_passes === false) return <span class="chip warn" title={`guard: ${t.guard}`}>guard fails</span>
-  return <span class="chip" title={`guard: ${t.guard}`}>guarded</span>
+  if (t.guard_passes === true) return <span class='chip ok' title={`guard: ${t.guard}`}>guard passes</span>
+  if (t.guard_passes === false) return <span class='chip warn' title={`guard: ${t.guard}`}>guard fails</span>
+  return <span class='chip' title={`guard: ${t.guard}`}>guarded</span>
 }
 
 /**
@@ -49,7 +49,7 @@ export function TransitionsPanel ({ instance, transitions, readOnly, onApplied }
   useEffect(() => setOutcome((o) => o?.kind === 'applied' ? o : null), [instance.last_wal_offset])
   useEffect(() => setOpen(null), [instance.state])
   const parsed = parseJsonObject(payload)
-  if (transitions.length === 0) return <p class="muted">No transitions leave this state: it is final.</p>
+  if (transitions.length === 0) return <p class='muted'>No transitions leave this state: it is final.</p>
   const chosen = open === null ? undefined : transitions[open]
 
   const send = async (event: string, dryRun: boolean): Promise<void> => {
@@ -77,42 +77,44 @@ export function TransitionsPanel ({ instance, transitions, readOnly, onApplied }
   }
 
   return (
-    <div class="transitions">
-      {readOnly && <p class="muted small read-only">Showing the past: go back to now to apply an event.</p>}
-      <div class="transition-buttons">
+    <div class='transitions'>
+      {readOnly && <p class='muted small read-only'>Showing the past: go back to now to apply an event.</p>}
+      <div class='transition-buttons'>
         {transitions.map((t, i) => (
-          <button key={`${t.event}-${i}`} type="button" disabled={readOnly} aria-expanded={open === i}
+          <button
+            key={`${t.event}-${i}`} type='button' disabled={readOnly} aria-expanded={open === i}
             class={open === i ? 'selected' : undefined} data-event={t.event} data-guard={t.guard_passes == null ? undefined : String(t.guard_passes)}
-            onClick={() => { setOpen(open === i ? null : i); setOutcome(null) }}>
-            <span class="mono">{t.event}</span> <span class="muted">→ {t.to}</span>
+            onClick={() => { setOpen(open === i ? null : i); setOutcome(null) }}
+          >
+            <span class='mono'>{t.event}</span> <span class='muted'>→ {t.to}</span>
             <GuardChip t={t} />
-            {t.taken === false && t.guard_passes !== false && <span class="chip" title="an earlier transition for this event is the one taken">not taken</span>}
+            {t.taken === false && t.guard_passes !== false && <span class='chip' title='an earlier transition for this event is the one taken'>not taken</span>}
           </button>
         ))}
       </div>
       {chosen !== undefined && !readOnly && (
-        <div class="apply">
+        <div class='apply'>
           {chosen.guard !== undefined && (
-            <p class="small guard-line">Guard <code class="break">{chosen.guard}</code>
+            <p class='small guard-line'>Guard <code class='break'>{chosen.guard}</code>
               {chosen.guard_passes != null && <span class={chosen.guard_passes ? 'ok-text' : 'error-text inline'}> {chosen.guard_passes ? 'passes' : 'fails'} on the current ctx</span>}
             </p>
           )}
-          <JsonField label="Payload (merged into ctx)" value={payload} onInput={setPayload} error={parsed.error} rows={3} />
-          <div class="actions">
-            {hasDryRun && <button type="button" disabled={busy || parsed.error !== null} onClick={() => { void send(chosen.event, true) }}>Preview (dry run)</button>}
-            <button type="button" class="primary" disabled={busy || parsed.error !== null} onClick={() => { void send(chosen.event, false) }}>Apply {chosen.event}</button>
+          <JsonField label='Payload (merged into ctx)' value={payload} onInput={setPayload} error={parsed.error} rows={3} />
+          <div class='actions'>
+            {hasDryRun && <button type='button' disabled={busy || parsed.error !== null} onClick={() => { void send(chosen.event, true) }}>Preview (dry run)</button>}
+            <button type='button' class='primary' disabled={busy || parsed.error !== null} onClick={() => { void send(chosen.event, false) }}>Apply {chosen.event}</button>
           </div>
         </div>
       )}
       {outcome?.kind === 'preview' && (
-        <div class="preview" role="status" data-testid="preview">
-          <p><strong>Dry run:</strong> <code class="event">{outcome.event}</code> would move <span class="state">{outcome.answer.from_state}</span> → <span class="state">{outcome.answer.to_state}</span>. Nothing was written.</p>
-          {outcome.answer.ctx !== undefined && <><p class="small muted">ctx after it:</p><JsonTree value={outcome.answer.ctx} /></>}
+        <div class='preview' role='status' data-testid='preview'>
+          <p><strong>Dry run:</strong> <code class='event'>{outcome.event}</code> would move <span class='state'>{outcome.answer.from_state}</span> → <span class='state'>{outcome.answer.to_state}</span>. Nothing was written.</p>
+          {outcome.answer.ctx !== undefined && <><p class='small muted'>ctx after it:</p><JsonTree value={outcome.answer.ctx} /></>}
         </div>
       )}
       {outcome?.kind === 'applied' && (
-        <p class="ok-text" role="status">
-          Applied: <span class="state">{outcome.answer.from_state}</span> → <span class="state">{outcome.answer.to_state}</span> at offset <span class="mono">{outcome.answer.wal_offset}</span>
+        <p class='ok-text' role='status'>
+          Applied: <span class='state'>{outcome.answer.from_state}</span> → <span class='state'>{outcome.answer.to_state}</span> at offset <span class='mono'>{outcome.answer.wal_offset}</span>
         </p>
       )}
       {outcome?.kind === 'problem' && (

@@ -37,6 +37,7 @@ function batchLoad (clients: Client[]): { acked: Set<string>, sent: Set<string>,
   const sent = new Set<string>()
   let running = true
   const batcher = async (w: number): Promise<void> => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- the test sets running to false while this loop awaits
     for (let k = 0; running; k++) {
       const prefix = `b${w}-${k}`
       sent.add(prefix)

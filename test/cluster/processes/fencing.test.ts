@@ -27,6 +27,7 @@ t.test('a leader stopped past its lease is fenced when it resumes, steps down an
   let rounds = 0
   const overlaps: string[][] = []
   const sampler = (async () => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- the test sets sampling to false while this loop awaits
     while (sampling) {
       const infos = await Promise.all(all.map(async (n) => await clusterInfo(n, 250)))
       const leading = infos.filter((i) => i?.role === 'leader').map((i) => `${String(i?.node_id)}@${String(i?.term)}`)

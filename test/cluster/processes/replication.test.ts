@@ -119,6 +119,7 @@ t.test('a watcher whose node shuts down moves to another node in its list and mi
   let writing = true
   const during: number[] = []
   const load = (async () => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- the test sets writing to false while this loop awaits
     for (let i = 0; writing; i++) {
       during.push((await writer.applyEvent({ instance_id: 'w-' + a.id, event: 'NOTE', payload: { during: i } })).wal_offset)
     }

@@ -28,7 +28,11 @@ function strictConversion (route: Compile) {
         return { error: [{ message: 'Expected integer', instancePath: `/${key}`, keyword: 'type', schemaPath: `#/properties/${key}/type`, params: { type: 'integer' } }] }
       }
     }
-    return convert(value)
+    const converted = convert(value)
+    // headers are converted in place: handing the same object back would make Fastify keep it as
+    // extra headers and copy every header on each later read of request.headers
+    if (route.httpPart === 'headers' && typeof converted === 'object' && 'value' in converted && converted.value === value) return {}
+    return converted
   }
 }
 

@@ -33,7 +33,8 @@ export const originPlugin = fp<OriginOptions>(async (app, { corsOrigins }) => {
   const listed = new Set(corsOrigins)
   app.addHook('onRequest', (request, _reply, done) => {
     const origin = request.headers.origin
-    if (request.routeOptions.config.stream !== true || origin === undefined) return done()
+    // the header first: routeOptions builds a new object on every read
+    if (origin === undefined || request.routeOptions.config.stream !== true) return done()
     if (listed.has('*') || listed.has(origin) || sameOrigin(origin, request)) return done()
     done(new StatusError(new RcpError('UNAUTHORIZED', `origin '${origin}' may not open this stream: serve the page from the gateway or list it in http.cors_origins`, {
       reason: 'origin_not_allowed', origin,

@@ -48,12 +48,14 @@ export const requestPlugin = fp<{ ctx: AppContext }>(async (app, { ctx }) => {
     if (op !== undefined && !opened) ctx.hooks.request(op, request.errorCode, reply.elapsedTime / 1000)
     // one line per request only at debug: at info a busy gateway would log every call, and
     // below debug the line is not even built (its URL scan and object cost every request)
-    if (request.log.level === 'debug' || request.log.level === 'trace') request.log.debug({
-      method: request.method,
-      url: loggableUrl(request.url),
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 1000) / 1000,
-    }, 'request completed')
+    if (request.log.level === 'debug' || request.log.level === 'trace') {
+      request.log.debug({
+        method: request.method,
+        url: loggableUrl(request.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 1000) / 1000,
+      }, 'request completed')
+    }
     done()
   })
 }, { name: 'rstmdb-request' })

@@ -97,7 +97,8 @@ async function followerLag (cluster: TestCluster, replicas: number): Promise<voi
     await sleep(5)
   }
   await load
-  const last = Math.max(...acked.keys())
+  let last = 0
+  for (const offset of acked.keys()) last = Math.max(last, offset)
   const deadline = performance.now() + 30_000
   while (!arrived.has(last) && performance.now() < deadline) await sleep(20)
   await watch.close()

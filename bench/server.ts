@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -117,11 +117,48 @@ export function removeDir (dir: string): void {
   rmSync(dir, { recursive: true, force: true })
 }
 
-/** A loopback port that was free a moment ago, for a listener whose address must be known before it starts. */
+const LOWEST_PORT = 10000
+const handedOut = new Set<number>()
+
+/** The first port of the kernel's ephemeral range (outgoing connections' source ports); Linux's default without /proc. */
+function ephemeralLow (): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    return Number.isInteger(low) && low > 0 ? low : 32768
+  } catch {
+    return 32768
+  }
+}
+
+/** binds the port (0: any) and lets it go again: the port it got, or null when it was taken */
+function probePort (port: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const probe = net.createServer()
+    probe.once('error', () => resolve(null))
+    probe.listen(port, '127.0.0.1', () => {
+      const bound = (probe.address() as net.AddressInfo).port
+      probe.close(() => resolve(bound))
+    })
+  })
+}
+
+/**
+ * A loopback port that was free a moment ago, for a listener whose address must be known before it
+ * starts, or that restarts on the same port. It lies below the ephemeral range: a port from
+ * listen(0) may become the source port of any outgoing connection before the real listener binds,
+ * or while a killed server is down, and the (re)start then fails with EADDRINUSE. A port is never
+ * handed out twice by one process, so a stopped server keeps its port for its restart.
+ */
 export async function freePort (): Promise<number> {
-  const probe = net.createServer()
-  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as net.AddressInfo
-  await new Promise(resolve => probe.close(resolve))
+  const span = ephemeralLow() - LOWEST_PORT
+  const tries = span > 1000 ? 100 : 0
+  for (let n = 0; n < tries; n++) {
+    const port = LOWEST_PORT + Math.floor(Math.random() * span)
+    if (handedOut.has(port) || (await probePort(port)) === null) continue
+    handedOut.add(port)
+    return port
+  }
+  const port = await probePort(0)
+  if (port === null) throw new Error('no free loopback port')
   return port
 }

@@ -64,7 +64,8 @@ export function launchServer (opts: StartOptions = {}): Promise<RunningServer> {
   let stderr = ''
   let buffered = ''
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
-  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  // 'close', not 'exit': the log lines written just before exiting may still be in the pipe at 'exit'
+  const exited = new Promise<number | null>(resolve => child.once('close', code => resolve(code)))
 
   return new Promise((resolve, reject) => {
     const failed = (message: string): void => {
@@ -79,7 +80,7 @@ export function launchServer (opts: StartOptions = {}): Promise<RunningServer> {
       clearTimeout(timer)
       failed(`server exited with ${String(code)} before ready: ${stderr}`)
     }
-    child.once('exit', early)
+    child.once('close', early)
     child.stdout?.on('data', (d: Buffer) => {
       buffered += d.toString()
       let nl = buffered.indexOf('\n')
@@ -92,7 +93,7 @@ export function launchServer (opts: StartOptions = {}): Promise<RunningServer> {
         logs.push(entry)
         if (entry.message !== 'ready') continue
         clearTimeout(timer)
-        child.off('exit', early)
+        child.off('close', early)
         const port = (addr: unknown): number => Number(String(addr).split(':').pop())
         const rcpPort = port(entry.rcp)
         resolve({

@@ -43,7 +43,9 @@ t.test('watch-instance: live events, --no-ctx, SIGINT exits 0', async t => {
 t.test('watch-all --from-offset replays; SIGTERM also exits 0; filters', async t => {
   const watch = spawnCli(['watch-all', '--from-offset', '1', '--events', 'PAY,SHIP', '--from-states', 'created,paid', '--to-states', 'paid,shipped', '--machines', 'order'], { env })
   await waitForOutput(watch, 'stdout', /\n.*\n/)
-  t.match(watch.output.stderr, /^Watching all events \(sub_id: sub-\S+, wal_offset: 4\)\n/)
+  // stderr is its own pipe: what the CLI wrote there first may still be on its way
+  const status = await waitForOutput(watch, 'stderr', /Press Ctrl\+C/)
+  t.match(status, /^Watching all events \(sub_id: sub-\S+, wal_offset: 4\)\n/)
   watch.kill('SIGTERM')
   const r = await finished(watch)
   t.equal(r.code, 0)

@@ -30,9 +30,15 @@ t.test('RCP: an offset this node has applied answers at once; one nobody reached
 })
 
 t.test('RCP: a read that asks for a write still in flight answers once it commits', async (t) => {
+  // its own server with a wait no commit on a loaded machine outlasts
+  const patient = await startGateway({ env: { RSTMDB_CLUSTER_READ_WAIT_MS: '30000' } })
+  t.teardown(() => stopGateway(patient))
+  const c = await clientFor(t, patient)
+  await c.putMachine({ machine: 'order', version: 1, definition: ORDER_MACHINE })
+  const made = await c.createInstance({ machine: 'order', version: 1, instance_id: 'o-1' })
   const [write, read] = await Promise.all([
-    sdk.applyEvent({ instance_id: 'o-1', event: 'PAY' }),
-    sdk.getInstance({ instance_id: 'o-1', min_offset: created.wal_offset + 1 }),
+    c.applyEvent({ instance_id: 'o-1', event: 'PAY' }),
+    c.getInstance({ instance_id: 'o-1', min_offset: made.wal_offset + 1 }),
   ])
   t.equal(read.last_wal_offset, write.wal_offset)
   t.equal(read.state, 'paid')

@@ -7,14 +7,12 @@ import {
 } from '../../support/cluster.js'
 
 /**
- * kill -9 of the rstmdb leader under load (cluster.md §3, §8): another node leads within the
- * lease plus a margin, no acknowledged write is lost, every key answers its stored result when
+ * kill -9 of the rstmdb leader under load (cluster.md §3, §8): another node leads (how soon:
+ * npm run bench:cluster), no acknowledged write is lost, every key answers its stored result when
  * sent again, an atomic batch cut by the crash is applied on no node or whole on every node,
  * and every node, the killed one restarted included, ends with the same state.
  */
 
-/** the bound of cluster.md §8's failover: the lease expires, a follower sees it on its next poll (lease/3) and campaigns */
-const FAILOVER_BOUND_MS = E2E_LEASE_MS + 2000
 const WRITERS = 6
 const BATCHERS = 2
 const BATCH_OPS = 50
@@ -58,7 +56,7 @@ function batchLoad (clients: Client[]): { acked: Set<string>, sent: Set<string>,
   return { acked, sent, async stop () { running = false; await done } }
 }
 
-t.test('kill -9 of the leader under keyed load: a new leader in time, nothing acknowledged lost, replays answer stored results, batches whole or absent', async (t) => {
+t.test('kill -9 of the leader under keyed load: a new leader, nothing acknowledged lost, replays answer stored results, batches whole or absent', async (t) => {
   const old = await leaderOf(all)
   const oldTerm = (await clusterInfo(old))?.term ?? 0
   const writers = await Promise.all(instances.map(async (_, w) => await clientOf(t, rotated(w))))
@@ -78,8 +76,8 @@ t.test('kill -9 of the leader under keyed load: a new leader in time, nothing ac
     }
     return next !== null
   })
-  const failover = performance.now() - killedAt
-  t.ok(failover <= FAILOVER_BOUND_MS, `a new leader ${Math.round(failover)} ms after the kill (bound: lease ${E2E_LEASE_MS} ms + 2 s)`)
+  // how soon is measured by npm run bench:cluster, not asserted here
+  t.comment(`a new leader ${Math.round(performance.now() - killedAt)} ms after the kill (lease ${E2E_LEASE_MS} ms)`)
 
   await load.more(300)
   await Promise.all([load.stop(), batches.stop()])

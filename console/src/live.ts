@@ -1,4 +1,6 @@
+import type { Static } from '@sinclair/typebox'
 import { useEffect, useRef, useState } from 'preact/hooks'
+import type { EventMessage, LifecycleEvent } from '../../protocol/schemas/envelopes.js'
 import { api, signInNeeded, token, type Problem } from './api.js'
 import { useInfo } from './features.js'
 import { useStore } from './store.js'
@@ -12,22 +14,8 @@ import { useStore } from './store.js'
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'paused' | 'refused'
 
-export interface LiveEvent {
-  type: 'event'
-  subscription_id: string
-  instance_id: string
-  machine: string
-  version: number
-  wal_offset: number
-  /** history.md §6a: only with `lifecycle=true`; creations carry to_state, deletions from_state, neither an event */
-  kind?: 'created' | 'deleted'
-  event?: string
-  from_state?: string
-  to_state?: string
-  payload?: Record<string, unknown> | null
-  ctx?: Record<string, unknown>
-  at?: string
-}
+/** a transition, or with `lifecycle=true` a creation or deletion (they carry `kind`): the server's own schemas, as types only */
+export type LiveEvent = Static<typeof EventMessage> | Static<typeof LifecycleEvent>
 
 export interface LiveOptions {
   /** watch query: instance_id, or machines/events/from_states/to_states (comma-separated); lifecycle */

@@ -14,7 +14,7 @@ interface Filters { machines: string, events: string, from_states: string, to_st
 const EMPTY: Filters = { machines: '', events: '', from_states: '', to_states: '' }
 const LABELS: Record<keyof Filters, string> = { machines: 'Machines', events: 'Events', from_states: 'From states', to_states: 'To states' }
 
-interface Received extends LiveEvent { received: number }
+type Received = LiveEvent & { received: number }
 
 /** The live stream of WATCH_ALL with its filters; pause closes the feed, resume picks up from the last offset seen. */
 export function EventsPage () {
@@ -63,14 +63,14 @@ export function EventsPage () {
         : (
           <ol class='event-list'>
             {events.map((e) => (
-              <li key={e.wal_offset} data-offset={e.wal_offset} data-kind={e.kind}>
+              <li key={e.wal_offset} data-offset={e.wal_offset} data-kind={'kind' in e ? e.kind : undefined}>
                 <div class='t-head'>
                   <span class='mono muted'>#{e.wal_offset}</span>
                   <Change e={e} />
                   <Link class='mono' href={paths.instance(e.instance_id)}>{e.instance_id}</Link>
                   <span class='muted small'><span class='mono'>{e.machine}</span> v{e.version} · {formatTime(e.at ?? e.received)}</span>
                 </div>
-                {e.payload != null && Object.keys(e.payload).length > 0 && <details><summary class='small'>payload</summary><JsonTree value={e.payload} /></details>}
+                {!('kind' in e) && e.payload != null && Object.keys(e.payload).length > 0 && <details><summary class='small'>payload</summary><JsonTree value={e.payload} /></details>}
               </li>
             ))}
           </ol>
@@ -81,7 +81,10 @@ export function EventsPage () {
 
 /** A transition's event and states; a creation's first state; a deletion's last one. */
 function Change ({ e }: { e: LiveEvent }) {
-  if (e.kind === 'created') return <><span class='chip ok'>created</span><span class='state'>{e.to_state}</span></>
-  if (e.kind === 'deleted') return <><span class='chip warn'>deleted</span><span class='state'>{e.from_state}</span></>
+  if ('kind' in e) {
+    return e.kind === 'created'
+      ? <><span class='chip ok'>created</span><span class='state'>{e.to_state}</span></>
+      : <><span class='chip warn'>deleted</span><span class='state'>{e.from_state}</span></>
+  }
   return <><code class='event'>{e.event}</code><span class='state'>{e.from_state}</span> → <span class='state'>{e.to_state}</span></>
 }

@@ -55,7 +55,7 @@ export function InstancePage ({ id, at }: { id: string, at: number | null }) {
   const live = useLive({
     query: { instance_id: id, lifecycle: lifecycle ? 'true' : undefined },
     onEvent: (e) => {
-      if (e.kind === 'deleted') setDeleted(true)
+      if ('kind' in e && e.kind === 'deleted') setDeleted(true)
       else current.reload()
     },
     onResumed: () => current.reload(),

@@ -36,7 +36,7 @@ export function InstancesPage ({ machine, state, after }: { machine: string, sta
     query: { machines: machine, include_ctx: 'false', lifecycle: lifecycle ? 'true' : undefined },
     onEvent: (e: LiveEvent) => {
       const rows = page.data?.instances ?? []
-      if (e.kind === 'deleted' || e.kind === 'created') {
+      if ('kind' in e) {
         scheduleReload()
       } else if (rows.some((r) => r.id === e.instance_id)) {
         setChanges((prev) => new Map(prev).set(e.instance_id, { state: e.to_state, last_wal_offset: e.wal_offset, updated_at: Date.now() }))

@@ -1,30 +1,21 @@
+import type { Static } from '@sinclair/typebox'
 import { useState } from 'preact/hooks'
+import type { GetHistoryResult, HistoryItem as HistoryItemSchema } from '../../../protocol/schemas/ops.js'
 import { navigate, paths } from '../router.js'
 import { JsonTree } from './json-tree.js'
 import { Link } from './link.js'
 import { formatTime } from './time.js'
 
-/** One entry of GET /v1/instances/{id}/history (history.md §2). */
-export interface HistoryItem {
-  wal_offset: number
-  type: string
-  at?: string
-  event?: string
-  from_state?: string
-  to_state?: string
-  state?: string
-  payload?: Record<string, unknown> | null
-  ctx?: Record<string, unknown>
-  event_id?: string
-}
-export interface HistoryPage { items: HistoryItem[], next_offset: number | null, earliest_offset: number, complete: boolean }
+/** GET /v1/instances/{id}/history and its entries (history.md §2): the server's own schemas, as types only */
+type HistoryItem = Static<typeof HistoryItemSchema>
+export type HistoryPage = Static<typeof GetHistoryResult>
 
 /** How the entry changed the instance, in words and states. */
 function Change ({ item }: { item: HistoryItem }) {
   if (item.type === 'APPLY_EVENT') {
     return <><code class='event'>{item.event}</code><span class='state'>{item.from_state}</span> → <span class='state'>{item.to_state}</span></>
   }
-  return <><code class='event'>{item.type.toLowerCase().replace(/_/g, ' ')}</code>{item.state !== undefined && <span class='state'>{item.state}</span>}</>
+  return <><code class='event'>{item.type.toLowerCase().replace(/_/g, ' ')}</code>{item.type === 'CREATE_INSTANCE' && <span class='state'>{item.state}</span>}</>
 }
 
 /**
@@ -38,7 +29,7 @@ export function HistoryTimeline ({ id, page, selected, onOlder }: { id: string, 
       <ol class='timeline'>
         {page.items.map((item) => {
           const later = selected !== null && item.wal_offset > selected
-          const data = item.type === 'APPLY_EVENT' ? item.payload : item.ctx
+          const data = item.type === 'APPLY_EVENT' ? item.payload : item.type === 'CREATE_INSTANCE' ? item.ctx : null
           return (
             <li
               key={item.wal_offset} data-offset={item.wal_offset} class={item.wal_offset === selected ? 'selected' : later ? 'later' : undefined}

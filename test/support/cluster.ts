@@ -188,12 +188,24 @@ export async function leaderOf (nodes: NodeProcess[]): Promise<NodeProcess> {
   return found[0]
 }
 
-/** Every running node has applied `offset`. */
+/** Every running node has applied `offset`. A timeout names where each node was and what the ones behind logged. */
 export async function allApplied (nodes: NodeProcess[], offset: number): Promise<void> {
-  await until(`every node at offset ${offset}`, async () => {
-    const infos = await Promise.all(nodes.filter((n) => n.server !== null).map(clusterInfo))
-    return infos.every((i) => i !== null && i.applied_offset >= offset)
-  })
+  let where: string[] = []
+  try {
+    await until(`every node at offset ${offset}`, async () => {
+      const running = nodes.filter((n) => n.server !== null)
+      const infos = await Promise.all(running.map(async (n) => await clusterInfo(n)))
+      where = running.map((n, i) => {
+        const info = infos[i]
+        if (info !== null && info.applied_offset >= offset) return `${n.id}: ${info.role} at ${info.applied_offset}`
+        const warnings = n.logs().filter((l) => typeof l.level === 'string' && ['warn', 'error'].includes(l.level)).slice(-5).map((l) => JSON.stringify(l))
+        return `${n.id}: ${info === null ? 'no answer' : `${info.role} at ${info.applied_offset}`}; its last warnings: [${warnings.join(', ')}]`
+      })
+      return infos.every((i) => i !== null && i.applied_offset >= offset)
+    })
+  } catch (err) {
+    throw new Error(`${(err as Error).message}: ${where.join('; ')}`)
+  }
 }
 
 /** True when the directory has no entries: a cluster node writes nothing to disk (cluster.md §5). */

@@ -17,6 +17,8 @@ export const E2E_LEASE_MS = 1500
 
 /** Waits that no test depends on the machine's speed for. */
 const PATIENT_MS = 30_000
+/** how long allApplied waits for every node to converge */
+const CONVERGE_MS = 90_000
 
 export interface NodeProcess {
   readonly id: string
@@ -188,8 +190,12 @@ export async function leaderOf (nodes: NodeProcess[]): Promise<NodeProcess> {
   return found[0]
 }
 
-/** Every running node has applied `offset`. A timeout names where each node was and what the ones behind logged. */
-export async function allApplied (nodes: NodeProcess[], offset: number): Promise<void> {
+/**
+ * Every running node has applied `offset`. A timeout names where each node was and what the ones
+ * behind logged. The bound is for a hang: in the whole suite (and only there) a follower has been
+ * seen to take tens of seconds to apply a write, which the timeout message is there to explain.
+ */
+export async function allApplied (nodes: NodeProcess[], offset: number, timeoutMs = CONVERGE_MS): Promise<void> {
   let where: string[] = []
   try {
     await until(`every node at offset ${offset}`, async () => {
@@ -202,7 +208,7 @@ export async function allApplied (nodes: NodeProcess[], offset: number): Promise
         return `${n.id}: ${info === null ? 'no answer' : `${info.role} at ${info.applied_offset}`}; its last warnings: [${warnings.join(', ')}]`
       })
       return infos.every((i) => i !== null && i.applied_offset >= offset)
-    })
+    }, timeoutMs)
   } catch (err) {
     throw new Error(`${(err as Error).message}: ${where.join('; ')}`)
   }
